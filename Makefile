@@ -1,0 +1,47 @@
+# Observatoire du parc social — the two commands are `make demo` and `make test`.
+# Every target installs into .venv first (idempotent: a stamp file records the installed lock).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.PHONY: install demo test test-fast ui lock clean
+
+install: $(STAMP)
+
+# uv (from PyPI) installs the stack in ~10 s; pip is the fallback when uv cannot be installed.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if $(PY) -m pip install --quiet "uv==$(UV_VERSION)" >/dev/null 2>&1; then \
+	  echo "install: uv pip install -c constraints.txt -e .[dev]"; \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) -c constraints.txt -e ".[dev]"; \
+	else \
+	  echo "install: uv unavailable, using pip"; \
+	  $(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"; \
+	fi
+	@touch $(STAMP)
+
+## make demo: generate the demo extracts, run the whole pipeline, write the atlas PDF
+demo: $(STAMP)
+	$(VENV)/bin/observatoire demo
+
+## make test: the whole test suite, end-to-end pipeline run included
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## make test-fast: everything but the tests marked slow
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+## make ui: the Dagster UI on http://127.0.0.1:3000
+ui: $(STAMP)
+	$(VENV)/bin/observatoire ui
+
+## make lock: re-resolve constraints.txt from pyproject.toml (needs the registries)
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile --python $(PY) pyproject.toml --extra dev -o constraints.txt
+
+clean:
+	rm -rf var reports/output dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Observatoire du parc social: the Dagster code location (ingest → dbt → quality → atlas)."""

@@ -1,0 +1,60 @@
+"""The Dagster code location: assets, checks, the annual job and its schedule, resources."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from pipeline.assets.atlas import atlas_parc_social
+from pipeline.assets.dbt import build_dbt_assets, manifest_path
+from pipeline.assets.ingest import raw_geo_communes, raw_rpls
+from pipeline.assets.quality import gx_checks
+from pipeline.partitions import annual_partitions
+from pipeline.resources import ObservatoireResource
+from pipeline.settings import DBT_PROJECT_DIR, Settings
+
+ANNUAL_JOB = "annuel"
+
+
+def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    """Every 1 December, the year's partition: the RPLS millésime of year N reaches the EPCI in the
+    autumn of N. Stopped by default: an EPCI turns it on once its extracts arrive by themselves."""
+
+    @dg.schedule(cron_schedule="0 3 1 12 *", job=job, name="annuel_1er_decembre",
+                 default_status=dg.DefaultScheduleStatus.STOPPED)
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        annee = context.scheduled_execution_time.year
+        return dg.RunRequest(run_key=str(annee), partition_key=str(annee))
+
+    return _schedule
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything Dagster needs, for the folders of ``settings`` (already activated)."""
+    dbt_defs = build_dbt_assets(manifest_path())
+    annual_job = dg.define_asset_job(
+        ANNUAL_JOB,
+        selection=dg.AssetSelection.all(),
+        partitions_def=annual_partitions,
+        description="Le pipeline complet d'une année : ingestion, dbt, contrôles qualité, atlas.",
+    )
+    return dg.Definitions(
+        assets=[raw_rpls, raw_geo_communes, *dbt_defs, atlas_parc_social],
+        asset_checks=gx_checks,
+        jobs=[annual_job],
+        schedules=[annual_schedule(annual_job)],
+        resources={
+            "observatoire": ObservatoireResource.from_settings(settings),
+            "duckdb": DuckDBResource(database=str(settings.warehouse)),
+            # The venv's dbt, found beside the interpreter (the venv need not be on PATH).
+            "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                                  dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        },
+    )
+
+
+defs = build_definitions(Settings.from_env().activate())

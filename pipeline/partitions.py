@@ -1,0 +1,31 @@
+"""Partitions: one per RPLS millésime / report year (the situation on 1 January of the year)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+FIRST_YEAR = 2016
+
+#: Yearly partitions from 2016; the current year is included (end_offset=1) because its
+#: millésime exists from January on.
+annual_partitions = dg.TimeWindowPartitionsDefinition(
+    start=str(FIRST_YEAR), fmt="%Y", cron_schedule="0 0 1 1 *", end_offset=1,
+)
+
+
+def years_of_keys(keys: list[str]) -> list[int]:
+    """Partition keys → sorted list of years."""
+    return sorted(int(k) for k in keys)
+
+
+def years_from_tags(tags: Mapping[str, str]) -> list[int]:
+    """The years a run targets, read from its tags (single partition or a single-run range)."""
+    if "dagster/partition" in tags:
+        return [int(tags["dagster/partition"])]
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return list(range(int(start), int(end) + 1))
+    return []

@@ -1,0 +1,84 @@
+"""Run a Great Expectations suite from ``expectations/`` on a pandas DataFrame.
+
+GX validates pandas DataFrames here (its SQL path on DuckDB fails upstream); the suites are plain
+JSON files, one per table, so they are reviewed like code. Severity ``critical`` fails the check
+(blocking); ``warning`` and ``info`` are reported only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.settings import EXPECTATIONS_DIR
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The outcome of one expectation."""
+
+    expectation: str
+    column: str | None
+    success: bool
+    severity: str
+    unexpected_count: int | None
+    why: str
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """The outcome of a suite: passed when no critical expectation failed."""
+
+    suite: str
+    outcomes: tuple[ExpectationOutcome, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.success for o in self.outcomes if o.severity == "critical")
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+def load_suite_definition(name: str, folder: Path = EXPECTATIONS_DIR) -> dict:
+    """The JSON definition of suite ``name``."""
+    return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def validate(frame: pd.DataFrame, name: str, folder: Path = EXPECTATIONS_DIR) -> SuiteOutcome:
+    """Validate ``frame`` against suite ``name`` in an ephemeral GX context."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx  # slow import: only when a check runs
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    definition = load_suite_definition(name, folder)
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas(f"pandas_{name}")
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("table")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = gx.ExpectationSuite(name=name)
+    for item in definition["expectations"]:
+        config = ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"], meta=item.get("meta", {}),
+                                          severity=item.get("severity", "critical"))
+        suite.add_expectation(config.to_domain_obj())
+    result = batch.validate(suite, result_format="SUMMARY")
+    outcomes = []
+    for res in result.results:
+        config = res.expectation_config
+        outcomes.append(ExpectationOutcome(
+            expectation=config.type,
+            column=config.kwargs.get("column"),
+            success=bool(res.success),
+            severity=str(getattr(config.severity, "value", config.severity)).lower(),
+            unexpected_count=res.result.get("unexpected_count"),
+            why=(config.meta or {}).get("why", ""),
+        ))
+    return SuiteOutcome(name, tuple(outcomes))

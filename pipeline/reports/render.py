@@ -1,0 +1,226 @@
+"""Render a Quarto document (``format: typst``) to PDF, with Quarto or with the project's own renderer.
+
+Quarto cannot be installed from the package registries these machines reach, so where ``quarto``
+is not on PATH this module does what Quarto does for our documents, from the same ``.qmd`` and the
+same Typst template partials:
+
+1. parse the ``.qmd`` (front matter, markdown, ``{python}`` cells with their ``#|`` options);
+2. run the cells in a Jupyter kernel, with the parameters injected after the cell tagged
+   ``parameters`` (as Quarto/papermill do);
+3. turn the outputs into markdown (``output: asis`` prints raw markdown; images become figures);
+4. pandoc (``pypandoc-binary``) writes Typst with ``pandoc-main.typ``, which includes the partials
+   Quarto uses (``typst-template.typ``, ``typst-show.typ``);
+5. the ``typst`` wheel compiles the PDF.
+
+Supported cell options: ``echo`` (only false), ``output`` (``asis``, false), ``tags``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CELL_RE = re.compile(r"^```\{python\}[^\n]*\n(?P<source>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+FRONT_MATTER_RE = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
+MAIN_TEMPLATE = "pandoc-main.typ"
+
+
+class RenderError(Exception):
+    """The document could not be rendered (the message says which cell or which tool failed)."""
+
+
+@dataclass
+class Cell:
+    """A ``{python}`` cell: its code and its ``#|`` options."""
+
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class QmdDocument:
+    """A parsed ``.qmd``: front matter, then markdown strings and cells in order."""
+
+    front_matter: dict[str, Any]
+    front_matter_text: str
+    parts: list[str | Cell]
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [p for p in self.parts if isinstance(p, Cell)]
+
+
+def parse_qmd(text: str) -> QmdDocument:
+    """Split a ``.qmd`` into front matter, markdown and cells."""
+    match = FRONT_MATTER_RE.match(text)
+    front_text = match.group("yaml") if match else ""
+    body = text[match.end():] if match else text
+    parts: list[str | Cell] = []
+    position = 0
+    for cell in CELL_RE.finditer(body):
+        parts.append(body[position:cell.start()])
+        lines = cell.group("source").splitlines()
+        option_lines = [ln[3:] for ln in lines if ln.startswith("#| ")]
+        code = "\n".join(ln for ln in lines if not ln.startswith("#| "))
+        options = yaml.safe_load("\n".join(option_lines)) if option_lines else {}
+        parts.append(Cell(code, options or {}))
+        position = cell.end()
+    parts.append(body[position:])
+    return QmdDocument(yaml.safe_load(front_text) or {}, front_text, parts)
+
+
+def parameter_source(params: dict[str, Any]) -> str:
+    """The code of the injected parameters cell (``name = repr(value)`` lines)."""
+    return "\n".join(f"{name} = {value!r}" for name, value in params.items())
+
+
+def metadata_args(metadata: dict[str, Any], flag: str) -> list[str]:
+    """Metadata overrides as command-line arguments (``-M key:value`` for Quarto, ``--metadata=``)."""
+    args = []
+    for key, value in metadata.items():
+        text = "true" if value is True else "false" if value is False else str(value)
+        args += [flag, f"{key}:{text}"] if flag == "-M" else [f"{flag}={key}:{text}"]
+    return args
+
+
+def quarto_args(qmd: Path, output_name: str, params: dict[str, Any], metadata: dict[str, Any]) -> list[str]:
+    """The ``quarto render`` command for a document."""
+    args = ["quarto", "render", qmd.name, "--to", "typst", "--output", output_name]
+    for name, value in params.items():
+        args += ["-P", f"{name}:{value}"]
+    return args + metadata_args(metadata, "-M")
+
+
+def _execute(document: QmdDocument, params: dict[str, Any], workdir: Path, timeout: int) -> list[list[dict]]:
+    """Run the cells in a Jupyter kernel; return each document cell's outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = nbformat.v4.new_notebook()
+    index_of: list[int] = []  # notebook cell index of each document cell
+    for cell in document.cells:
+        notebook.cells.append(nbformat.v4.new_code_cell(cell.source))
+        index_of.append(len(notebook.cells) - 1)
+        if "parameters" in (cell.options.get("tags") or []):
+            notebook.cells.append(nbformat.v4.new_code_cell(parameter_source(params)))
+    client = NotebookClient(notebook, kernel_name="python3", timeout=timeout,
+                            resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        raise RenderError(f"une cellule du document a échoué :\n{err}") from err
+    return [notebook.cells[i].get("outputs", []) for i in index_of]
+
+
+def _outputs_to_markdown(cell: Cell, outputs: list[dict], workdir: Path, number: int) -> str:
+    """Markdown for one cell's outputs, as Quarto would place them."""
+    if cell.options.get("output") is False:
+        return ""
+    asis = cell.options.get("output") == "asis"
+    chunks = []
+    for k, output in enumerate(outputs):
+        kind = output.get("output_type")
+        if kind == "stream" and output.get("name") == "stdout":
+            text = output.get("text", "")
+            chunks.append(text if asis else f"```\n{text}```\n")
+        elif kind in ("display_data", "execute_result"):
+            data = output.get("data", {})
+            if "image/png" in data:
+                path = workdir / "figures" / f"cellule-{number}-{k}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(base64.b64decode(data["image/png"]))
+                caption = cell.options.get("fig-cap", "")
+                chunks.append(f"![{caption}]({path.relative_to(workdir).as_posix()}){{width=100%}}\n")
+            elif "text/markdown" in data:
+                chunks.append(data["text/markdown"])
+            elif "text/plain" in data and not asis:
+                chunks.append(f"```\n{data['text/plain']}\n```\n")
+    return "\n".join(chunks)
+
+
+def render_without_quarto(qmd: Path, pdf: Path, params: dict[str, Any], metadata: dict[str, Any],
+                          timeout: int = 900) -> Path:
+    """The project's own renderer: kernel → pandoc (Typst) → typst. ``qmd`` is in its build folder."""
+    import matplotlib
+    import pypandoc
+    import typst
+
+    workdir = qmd.parent
+    document = parse_qmd(qmd.read_text(encoding="utf-8"))
+    outputs = _execute(document, params, workdir, timeout)
+    pieces = [f"---\n{document.front_matter_text}\n---\n"]
+    number = 0
+    for part in document.parts:
+        if isinstance(part, Cell):
+            pieces.append(_outputs_to_markdown(part, outputs[number], workdir, number))
+            number += 1
+        else:
+            pieces.append(part)
+    markdown = "\n".join(pieces)
+    (workdir / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
+    typ = workdir / f"{qmd.stem}.typ"
+    try:
+        pypandoc.convert_text(
+            markdown, "typst", format="markdown", outputfile=str(typ),
+            extra_args=["--standalone", f"--template={workdir / MAIN_TEMPLATE}",
+                        *metadata_args(metadata, "--metadata")],
+        )
+    except RuntimeError as err:
+        raise RenderError(f"pandoc n'a pas pu convertir {qmd.name} en Typst : {err}") from err
+    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, the same on every machine
+    try:
+        typst.compile(str(typ), output=str(pdf), root=str(workdir), font_paths=[str(fonts)])
+    except Exception as err:  # typst.TypstError and friends
+        raise RenderError(f"typst n'a pas pu compiler {typ.name} : {err}") from err
+    return pdf
+
+
+def render_document(source_dir: Path, qmd_name: str, build_dir: Path, params: dict[str, Any],
+                    metadata: dict[str, Any], use_quarto: bool | None = None) -> Path:
+    """Copy the document folder into ``build_dir`` and render it there; return the built PDF.
+
+    ``use_quarto``: None = Quarto when it is on PATH, else the project's renderer.
+    """
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    shutil.copytree(source_dir, build_dir, ignore=shutil.ignore_patterns("*.pdf", "figures", "_freeze"))
+    qmd = build_dir / qmd_name
+    pdf = build_dir / f"{qmd.stem}.pdf"
+    if use_quarto is None:
+        use_quarto = shutil.which("quarto") is not None
+    if use_quarto:
+        result = subprocess.run(quarto_args(qmd, pdf.name, params, metadata), cwd=build_dir,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RenderError(f"quarto render a échoué ({result.returncode}) :\n{result.stderr[-4000:]}")
+        return pdf
+    return render_without_quarto(qmd, pdf, params, metadata)
+
+
+def publish(built: Path, target: Path) -> Path:
+    """Publish ``built`` as ``target`` atomically; a previous ``target`` is archived first, not overwritten."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        archives = target.parent / "archives"
+        archives.mkdir(exist_ok=True)
+        stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%dT%H%M%S")
+        archived = archives / f"{target.stem}_{stamp}{target.suffix}"
+        n = 1
+        while archived.exists():
+            archived = archives / f"{target.stem}_{stamp}-{n}{target.suffix}"
+            n += 1
+        shutil.copy2(target, archived)
+    temporary = target.with_name(f".{target.name}.tmp")
+    shutil.copy2(built, temporary)
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,122 @@
+"""Where the observatoire keeps its state, and the environment its tools need.
+
+Everything the pipeline writes lives under one home (``OBSERVATOIRE_HOME``, default the project
+folder): the DuckDB warehouse, ``DAGSTER_HOME``, caches, the published reports. The extracts are
+read from the data folder (``OBSERVATOIRE_DATA_DIR``, default ``<home>/data_raw``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+REPORTS_DIR = PROJECT_DIR / "reports"
+
+#: Dijon métropole, the first user (SIREN of the EPCI, as in BANATIC).
+EPCI_SIREN_DEFAULT = "242100410"
+
+#: The concurrency pool every DuckDB writer belongs to (DuckDB has one writer per file).
+WRITER_POOL = "duckdb_writer"
+
+_DAGSTER_YAML = f"""\
+# Written by pipeline/settings.py: the observatoire's Dagster instance.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    # DuckDB accepts one writer per file: every writing asset is in the pool {WRITER_POOL!r}.
+    default_limit: 1
+"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The folders of one installation of the observatoire."""
+
+    home: Path
+    data_dir: Path
+    epci: str = EPCI_SIREN_DEFAULT
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read the folders from ``OBSERVATOIRE_HOME`` / ``OBSERVATOIRE_DATA_DIR`` (or defaults)."""
+        home = Path(os.environ.get("OBSERVATOIRE_HOME", PROJECT_DIR)).resolve()
+        data_dir = Path(os.environ.get("OBSERVATOIRE_DATA_DIR", home / "data_raw")).resolve()
+        epci = os.environ.get("OBSERVATOIRE_EPCI", EPCI_SIREN_DEFAULT)
+        return cls(home=home, data_dir=data_dir, epci=epci)
+
+    @property
+    def var_dir(self) -> Path:
+        return self.home / "var"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.var_dir / "warehouse" / "observatoire.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.var_dir / "dagster"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.var_dir / "cache"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.home / "reports" / "output"
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables the tools read (Dagster, dbt, GX, matplotlib, Jupyter)."""
+        return {
+            "OBSERVATOIRE_HOME": str(self.home),
+            "OBSERVATOIRE_DATA_DIR": str(self.data_dir),
+            "OBSERVATOIRE_EPCI": self.epci,
+            "OBSERVATOIRE_WAREHOUSE": str(self.warehouse),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DO_NOT_TRACK": "1",
+            "GX_ANALYTICS_ENABLED": "False",
+            "MPLCONFIGDIR": str(self.cache_dir / "matplotlib"),
+            "XDG_CACHE_HOME": str(self.cache_dir),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "JUPYTER_RUNTIME_DIR": str(self.cache_dir / "jupyter-runtime"),
+            "IPYTHONDIR": str(self.cache_dir / "ipython"),
+            "TQDM_DISABLE": "1",
+        }
+
+    def activate(self) -> "Settings":
+        """Create the folders, write the Dagster instance file and export the environment."""
+        for folder in (self.warehouse.parent, self.dagster_home, self.cache_dir, self.output_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        instance_file = self.dagster_home / "dagster.yaml"
+        if not instance_file.exists() or instance_file.read_text() != _DAGSTER_YAML:
+            instance_file.write_text(_DAGSTER_YAML)
+        os.environ.update(self.environment())
+        return self
+
+
+def code_version() -> str:
+    """The code version stamped on every output: git commit (``+dirty`` when modified)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=10", "HEAD"], cwd=PROJECT_DIR,
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR,
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return "v" + version("observatoire")
+        except PackageNotFoundError:
+            return "inconnue"

@@ -1,0 +1,1 @@
+"""One reader per source, driven by the declarative layout files in ``layouts/``."""

@@ -1,0 +1,109 @@
+"""The DuckDB warehouse: atomic loads into ``raw``, the ingestion log, read-only access for readers.
+
+DuckDB takes one writer per file: every function here that writes is called from assets in the
+``duckdb_writer`` concurrency pool; readers use :func:`connect_read_only`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+INGESTION_LOG = "raw._ingestion"
+
+
+@contextmanager
+def connect(warehouse: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating its folder when writing) and always close it."""
+    if read_only and not warehouse.exists():
+        raise FileNotFoundError(f"{warehouse}: l'entrepôt n'existe pas encore ; lancez d'abord l'ingestion.")
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(warehouse), read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def connect_read_only(warehouse: Path):
+    """Read-only connection for the quality checks and the reports."""
+    return connect(warehouse, read_only=True)
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class IngestionRecord:
+    """One line of the ingestion log."""
+
+    source: str
+    periode: str
+    fichier: str
+    sha256: str
+    taille: int
+    layout: str
+    lignes_lues: int
+    lignes_gardees: int
+    lignes_rejetees: int
+    duree_s: float
+    run_id: str
+
+
+def replace_partition(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    partition: dict[str, object],
+    record: IngestionRecord | None = None,
+) -> None:
+    """Replace the rows of one period of ``table`` by ``frame``, in one transaction.
+
+    ``partition`` names the key columns and values of the period (e.g. ``{"ANNEE": 2021}``); they
+    are added to ``frame``. A failure rolls everything back: the warehouse stays as it was.
+    """
+    schema = table.split(".")[0]
+    data = frame.assign(**partition)
+    where = " and ".join(f'"{k}" = ?' for k in partition)
+    conn.execute("begin transaction")
+    try:
+        conn.execute(f"create schema if not exists {schema}")
+        conn.register("_incoming", data)
+        conn.execute(f"create table if not exists {table} as select * from _incoming limit 0")
+        conn.execute(f"delete from {table} where {where}", list(partition.values()))
+        conn.execute(f"insert into {table} by name select * from _incoming")
+        conn.unregister("_incoming")
+        if record is not None:
+            _log(conn, record)
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+
+
+def _log(conn: duckdb.DuckDBPyConnection, record: IngestionRecord) -> None:
+    conn.execute(
+        f"""create table if not exists {INGESTION_LOG} (
+            source varchar, periode varchar, fichier varchar, sha256 varchar, taille bigint,
+            layout varchar, lignes_lues bigint, lignes_gardees bigint, lignes_rejetees bigint,
+            duree_s double, run_id varchar, ingere_le timestamp)"""
+    )
+    conn.execute(
+        f"insert into {INGESTION_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [record.source, record.periode, record.fichier, record.sha256, record.taille, record.layout,
+         record.lignes_lues, record.lignes_gardees, record.lignes_rejetees, record.duree_s,
+         record.run_id, datetime.now(timezone.utc).replace(tzinfo=None)],
+    )
