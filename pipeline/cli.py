@@ -46,7 +46,18 @@ def _settings(data_dir: Optional[Path]) -> Settings:
     return Settings.from_env().activate()
 
 
-def run_year(settings: Settings, annee: int) -> bool:
+def run_config(verbose: bool) -> dict:
+    """Run config of a CLI run: Dagster's console log only with --verbose (the UI keeps everything)."""
+    return {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
+
+
+def failure_message(message: str) -> str:
+    """The last line of an error, without the exception's class path."""
+    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
+    return re.sub(r"^[\w.]+(?:Error|Failure|Exception): ", "", lines[-1]) if lines else "erreur inconnue"
+
+
+def run_year(settings: Settings, annee: int, verbose: bool = False) -> bool:
     """Materialise every asset of the annual job for ``annee`` through Dagster; True on success."""
     from dagster import DagsterInstance
 
@@ -56,7 +67,8 @@ def run_year(settings: Settings, annee: int) -> bool:
     job = build_definitions(settings).resolve_job_def(ANNUAL_JOB)
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=str(annee), instance=instance, raise_on_error=False)
+        result = job.execute_in_process(partition_key=str(annee), instance=instance, raise_on_error=False,
+                                        run_config=run_config(verbose))
     elapsed = time.perf_counter() - started
     if result.success:
         console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : "
@@ -66,8 +78,7 @@ def run_year(settings: Settings, annee: int) -> bool:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            message = error.message.strip() if error else "erreur inconnue"
-            console.print(f"  • étape {event.step_key} : {message.splitlines()[-1] if message else ''}")
+            console.print(f"  • étape {event.step_key} : {failure_message(error.message if error else '')}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             if not data.passed:
@@ -80,13 +91,14 @@ def run_year(settings: Settings, annee: int) -> bool:
 def run(
     annee: int = typer.Option(..., "--annee", help="Millésime (année) à traiter."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des extraits (défaut : data_raw/)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
 ) -> None:
     """Run the whole pipeline for one year on the extracts of DATA_DIR."""
     settings = _settings(data_dir)
     if not settings.data_dir.is_dir():
         console.print(f"[red]{settings.data_dir} n'existe pas.[/red] Donnez --data-dir, ou lancez `observatoire demo`.")
         raise typer.Exit(2)
-    raise typer.Exit(0 if run_year(settings, annee) else 1)
+    raise typer.Exit(0 if run_year(settings, annee, verbose) else 1)
 
 
 @demo_app.callback(invoke_without_command=True)
@@ -94,13 +106,14 @@ def demo(
     ctx: typer.Context,
     annee: int = typer.Option(DEMO_YEAR, "--annee", help="Année de démonstration à traiter."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire les données fictives (défaut : data_raw/)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
 ) -> None:
     """Generate the demo extracts, then run the pipeline on them (the embedded default)."""
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings(data_dir)
     _generate(settings, (annee, annee), seed=None)
-    raise typer.Exit(0 if run_year(settings, annee) else 1)
+    raise typer.Exit(0 if run_year(settings, annee, verbose) else 1)
 
 
 @demo_app.command("generate")

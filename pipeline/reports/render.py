@@ -103,6 +103,7 @@ def quarto_args(qmd: Path, output_name: str, params: dict[str, Any], metadata: d
 def _execute(document: QmdDocument, params: dict[str, Any], workdir: Path, timeout: int) -> list[list[dict]]:
     """Run the cells in a Jupyter kernel; return each document cell's outputs."""
     import nbformat
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -113,12 +114,16 @@ def _execute(document: QmdDocument, params: dict[str, Any], workdir: Path, timeo
         index_of.append(len(notebook.cells) - 1)
         if "parameters" in (cell.options.get("tags") or []):
             notebook.cells.append(nbformat.v4.new_code_cell(parameter_source(params)))
-    client = NotebookClient(notebook, kernel_name="python3", timeout=timeout,
-                            resources={"metadata": {"path": str(workdir)}})
+    # IPC sockets in the build folder: no TCP port, nothing listening beyond this process.
+    manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"))
+    client = NotebookClient(notebook, km=manager, timeout=timeout, resources={"metadata": {"path": str(workdir)}})
     try:
         client.execute()
     except CellExecutionError as err:
         raise RenderError(f"une cellule du document a échoué :\n{err}") from err
+    finally:
+        if manager.has_kernel:  # the client does not own a kernel it was given: stop it here
+            manager.shutdown_kernel(now=True)
     return [notebook.cells[i].get("outputs", []) for i in index_of]
 
 

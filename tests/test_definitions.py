@@ -1,0 +1,34 @@
+"""The Dagster code location loads, and its shape is the one the architecture describes."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline.assets.quality import gx_checks
+from pipeline.definitions import ANNUAL_JOB, build_definitions
+from pipeline.settings import WRITER_POOL
+
+
+def test_definitions_load_with_every_stage(home):
+    defs = build_definitions(home)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw/rpls", "raw/geo_communes", "stg_rpls__logements", "parc_par_commune",
+            "geo_communes", "atlas_parc_social", "ref_communes"} <= keys
+    # dbt sources are the ingest assets (the translator), and the atlas reads the marts
+    assert dg.AssetKey(["raw", "rpls"]) in graph.get(dg.AssetKey(["stg_rpls__logements"])).parent_keys
+    assert dg.AssetKey(["parc_par_commune"]) in graph.get(dg.AssetKey(["atlas_parc_social"])).parent_keys
+    job = defs.resolve_job_def(ANNUAL_JOB)
+    assert job.partitions_def is not None
+    assert defs.resolve_schedule_def("annuel_1er_decembre") is not None
+
+
+def test_gx_check_is_blocking_and_writers_share_one_pool(home):
+    defs = build_definitions(home)
+    check_key = dg.AssetCheckKey(dg.AssetKey(["stg_rpls__logements"]), "gx_stg_rpls__logements")
+    assert check_key in defs.resolve_asset_graph().asset_check_keys
+    specs = [spec for checks in gx_checks for spec in checks.check_specs]
+    assert [s.key for s in specs] == [check_key] and all(s.blocking for s in specs)
+    pools = {a.node_def.name: a.node_def.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
+    assert pools["raw__rpls"] == pools["raw__geo_communes"] == pools["dbt_staging"] == pools["dbt_marts"] == WRITER_POOL
+    assert pools["atlas_parc_social"] is None  # readers take no writer slot

@@ -1,0 +1,31 @@
+"""Geography: any CRS to Lambert-93, usual field names, COG history."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.sources.extract import ExtractError
+from pipeline.sources.geo import read_communes
+
+
+def test_real_cog2018_contours_give_23_communes(shared_ref):
+    communes = read_communes(shared_ref / "dijon_metropole_communes_cog2018.geojson")
+    assert len(communes) == 23
+    assert communes.crs.to_epsg() == 2154
+    assert "21213" not in set(communes["CODE_INSEE"])
+    neuilly = communes.set_index("CODE_INSEE").loc["21452"]
+    assert neuilly["NOM"] == "Neuilly-Crimolois"
+    assert not communes["FICTIF"].any()
+
+
+def test_departement_file_is_cut_to_the_epci(shared_ref):
+    communes = read_communes(shared_ref / "communes-21-cote-d-or.geojson")
+    assert len(communes) == 23
+
+
+def test_contours_without_code_field_are_refused(tmp_path):
+    path = tmp_path / "communes.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"x":1},'
+                    '"geometry":{"type":"Point","coordinates":[5.0,47.3]}}]}')
+    with pytest.raises(ExtractError, match="code commune"):
+        read_communes(path)

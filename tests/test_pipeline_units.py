@@ -1,0 +1,73 @@
+"""Pure helpers of the pipeline: dbt arguments, partitions, CLI parsing, warehouse loads, GX results."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+import typer
+
+from pipeline.assets.dbt import dbt_build_args, dbt_vars
+from pipeline.assets.quality import check_result
+from pipeline.cli import parse_years
+from pipeline.partitions import annual_partitions, years_from_tags
+from pipeline.quality.gx import validate
+from pipeline.warehouse import replace_partition
+
+
+def test_dbt_args_carry_the_years_of_the_run():
+    assert dbt_vars([2021]) == {"annee_min": 2021, "annee_max": 2021}
+    args = dbt_build_args([2018, 2016, 2017])
+    assert args[:2] == ["build", "--vars"]
+    assert json.loads(args[2]) == {"annee_max": 2018, "annee_min": 2016}
+    with pytest.raises(ValueError):
+        dbt_vars([])
+
+
+def test_partitions_and_run_tags():
+    keys = annual_partitions.get_partition_keys()
+    assert keys[0] == "2016" and "2021" in keys
+    assert years_from_tags({"dagster/partition": "2021"}) == [2021]
+    assert years_from_tags({"dagster/asset_partition_range_start": "2016",
+                            "dagster/asset_partition_range_end": "2018"}) == [2016, 2017, 2018]
+    assert years_from_tags({}) == []
+
+
+def test_parse_years():
+    assert parse_years("2021") == (2021, 2021)
+    assert parse_years("2016-2025") == (2016, 2025)
+    for bad in ("21", "2025-2016", "2016..2025"):
+        with pytest.raises(typer.BadParameter):
+            parse_years(bad)
+
+
+def test_replace_partition_is_idempotent_and_atomic(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    frame = pd.DataFrame({"X": [1, 2, 3]})
+    replace_partition(conn, "raw.t", frame, {"ANNEE": 2020})
+    replace_partition(conn, "raw.t", frame, {"ANNEE": 2021})
+    replace_partition(conn, "raw.t", frame.head(2), {"ANNEE": 2021})  # corrected file: replaces the period
+    replace_partition(conn, "raw.t", frame.head(2), {"ANNEE": 2021})  # same file again: no change
+    counts = dict(conn.execute('select "ANNEE", count(*) from raw.t group by 1 order by 1').fetchall())
+    assert counts == {2020: 3, 2021: 2}
+    with pytest.raises(duckdb.Error):  # a column the table does not have: the load fails...
+        replace_partition(conn, "raw.t", pd.DataFrame({"Y": [1]}), {"ANNEE": 2020})
+    counts = dict(conn.execute('select "ANNEE", count(*) from raw.t group by 1 order by 1').fetchall())
+    assert counts == {2020: 3, 2021: 2}  # ...and nothing was deleted
+
+
+def test_gx_suite_fails_on_critical_and_reports_warnings():
+    good = pd.DataFrame({"logement_id": ["a", "b"], "code_insee": ["21231", "2A004"], "typologie": ["T1", "T2"],
+                         "surface_habitable": [30.0, 60.0], "famille_produit": ["PLUS", "PLAI"],
+                         "loyer_m2": [5.0, 45.0], "bailleur": ["GDH", "ICF"]})
+    outcome = validate(good, "stg_rpls__logements")
+    assert outcome.passed  # the rent of 45 €/m² is only a warning
+    assert [f.column for f in outcome.failures] == ["loyer_m2"]
+    bad = good.assign(logement_id=["a", "a"])
+    outcome = validate(bad, "stg_rpls__logements")
+    assert not outcome.passed
+    result = check_result(outcome)
+    assert result.passed is False and result.severity.value == "ERROR"
+    assert "logement_id" in result.metadata["detail"].value
