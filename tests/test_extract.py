@@ -53,6 +53,19 @@ def test_latin1_comma_separator_bom_and_decimal_comma(tmp_path, rpls):
     assert bom.encoding == "utf-8-sig" and bom.data.loc[0, "DEPCOM"] == "21166"
 
 
+def test_bytes_undefined_in_windows1252_fall_back_to_latin1(tmp_path, rpls):
+    # 0x81 and 0x8D have no character in Windows-1252: the file is still read, not a crash.
+    path = tmp_path / "rpls_2019.csv"
+    path.write_bytes((HEADER_2021 + "\n21166;Chen\xf4ve\x81;0;;211660000;2;48;10;L2;\n").encode("latin-1"))
+    result = read_extract(path, rpls)
+    assert result.encoding == "latin-1" and result.data.loc[0, "DEPCOM_LIBELLE"] == "Chenôve\x81"
+
+
+def test_numbers_grouped_with_non_breaking_spaces(tmp_path, rpls):
+    text = HEADER_2021 + "\n21231;Dijon;0;;212310101;3;1\u00a0065,5;13;L1;\n"
+    result = read_extract(write(tmp_path / "rpls_2021.csv", text), rpls)
+    assert result.rows_rejected == 0 and result.data.loc[0, "SURFHAB"] == 1065.5
+
 def test_unknown_code_and_bad_number_are_rejected_row_by_row(tmp_path, rpls):
     path = write(tmp_path / "rpls_2021.csv", HEADER_2021 + "\n"
                  "21231;Dijon;0;;212310101;3;65;13;L1;\n"
