@@ -1,60 +1,43 @@
-"""The demo generator (walking-skeleton slice: geography and RPLS)."""
+"""The demo generator as a whole: every source written, the marker, the scale mode."""
 
 from __future__ import annotations
 
-import hashlib
+from pathlib import Path
 
 import pandas as pd
 
-from pipeline.demo import generate, is_demo
-from pipeline.demo.rpls import BAILLEURS_2021
-from pipeline.sources.extract import SourceSpec, read_extract
-from pipeline.sources.geo import read_communes
+from pipeline.demo import DEMO_MARKER, generate, is_demo
+from pipeline.demo.saisies import MANQUANTE
+from pipeline.sources.extract import all_sources, read_extract, source_for_file
 
 
-def digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def test_one_year_writes_every_source_of_the_contract(tmp_path: Path) -> None:
+    report = generate(tmp_path, years=(2020, 2020))
+    assert is_demo(tmp_path) and (tmp_path / DEMO_MARKER).read_text(encoding="utf-8").startswith("DONNÉES FICTIVES")
+    folders = {p.relative_to(tmp_path).parts[0] for p in report.files if p.parent != tmp_path}
+    assert folders == {"geo", "rpls", "sne", "syplo", "ops", "sls", "sisal", "bailleurs", "saisies"}
+    # Every source the readers know has a file, but the saisie left out on purpose for the first
+    # year (to show « non renseigné »).
+    written = {source_for_file(p).source for p in report.files if p.suffix == ".csv"}
+    assert {s.source for s in all_sources()} - {f"saisie_{MANQUANTE[0]}"} <= written
+    assert len([p for p in report.files if p.name.startswith("demandes_")]) == 12
 
 
-def test_same_seed_gives_byte_identical_files(tmp_path):
-    first = generate(tmp_path / "a")
-    second = generate(tmp_path / "b")
-    assert [digest(p) for p in first.files] == [digest(p) for p in second.files]
-    third = generate(tmp_path / "c", seed=7)
-    assert digest(third.data_dir / "rpls" / "rpls_2021.csv") != digest(first.data_dir / "rpls" / "rpls_2021.csv")
-
-
-def test_rpls_2021_matches_the_cia_counts_and_reads_without_rejects(tmp_path):
-    report = generate(tmp_path)
-    assert is_demo(tmp_path)
-    result = read_extract(tmp_path / "rpls" / "rpls_2021.csv", SourceSpec.load("rpls"))
-    assert result.rows_rejected == 0 and result.layout == "dido"
-    data = result.data
-    assert len(data) == 27008
-    assert (data["QPV_CODE"] == "1").sum() == 7532
-    counts = data["BAILLEUR"].value_counts()
-    for code, expected in BAILLEURS_2021.items():
-        assert counts[code] == expected
-    assert data["IDENT_LOGT"].is_unique
-    assert len(report.files) == 3
-
-
-def test_2025_file_uses_depcom_and_grows(tmp_path):
-    generate(tmp_path, years=(2025, 2025))
-    header = (tmp_path / "rpls" / "rpls_2025.csv").read_text(encoding="utf-8").splitlines()[0].split(";")
-    assert "DEPCOM" in header and "DEPCOM_CODE" not in header
-    frame = pd.read_csv(tmp_path / "rpls" / "rpls_2025.csv", sep=";", dtype=str)
-    assert len(frame) == 27008 + 4 * 370
-
-
-def test_demo_dwellings_lie_in_their_fictitious_commune(tmp_path):
-    generate(tmp_path)
-    communes = read_communes(tmp_path / "geo" / "communes.geojson").set_index("CODE_INSEE")
-    assert communes["FICTIF"].all() and len(communes) == 23
-    frame = pd.read_csv(tmp_path / "rpls" / "rpls_2021.csv", sep=";", dtype={"DEPCOM_CODE": str})
-    hors_qpv = frame[frame["QPV_CODE"] == 0].sample(300, random_state=1)
-    import shapely
-
-    inside = [communes.loc[c, "geometry"].buffer(1).contains(shapely.Point(x, y))
-              for c, x, y in zip(hors_qpv["DEPCOM_CODE"], hors_qpv["X"], hors_qpv["Y"])]
-    assert all(inside)
+def test_scale_mode_appends_territories_with_distinct_codes(tmp_path: Path) -> None:
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    generate(one, years=(2021, 2021))
+    generate(two, years=(2021, 2021), scale=2)
+    for name in ("rpls/rpls_2021.csv", "sne/demandes_2021-06.csv", "sne/attributions_2021-06.csv"):
+        a = read_extract(one / name, source_for_file(one / name))
+        b = read_extract(two / name, source_for_file(two / name))
+        assert b.rows_rejected == 0
+        assert len(b.data) > 1.8 * len(a.data), name
+    rpls = read_extract(two / "rpls/rpls_2021.csv", source_for_file(two / "rpls/rpls_2021.csv")).data
+    assert set(rpls["EPCI_CODE"]) == {"242100410", "900000001"}
+    assert rpls["IDENT_LOGT"].is_unique
+    demandes = pd.read_csv(two / "sne/demandes_2021-06.csv", sep=";", dtype=str)
+    assert demandes["NUM_UNIQUE"].is_unique
+    # The first territory of a scaled demo is the demo itself, byte for byte.
+    first = (two / "rpls/rpls_2021.csv").read_bytes()
+    assert first.startswith((one / "rpls/rpls_2021.csv").read_bytes())

@@ -1,22 +1,40 @@
 """The embedded demo: fictitious extracts of a synthetic Dijon métropole, in the contract layouts.
 
-Every file written here is fictitious (``DONNÉES FICTIVES``); the demo key below is public on
-purpose. So far the generator writes the geography and RPLS (the walking skeleton's slice); the
-other sources of the data contract come with the demo-territory issue.
+Every file written here is fictitious (``DONNÉES FICTIVES``). One call writes every source of the
+data contract for the years asked (default 2016–2025), from one seed, byte-identically:
+
+- ``territoire`` — the geography (communes, ~120 IRIS, 5 QPV with visibly fictitious codes);
+- ``rpls`` — the parc, one stock of dwellings followed across millésimes (2018 in the ``regional``
+  Latin-1 layout, every other year in ``dido``);
+- ``demande`` — monthly demand snapshots and CALEOL examinations, SYPLO;
+- ``occupation`` — OPS (even years), SLS, SISAL, the bailleurs' résidences;
+- ``saisies`` — the hand-kept figures.
+
+``scale`` > 1 writes that many territories of the same shape one after the other (distinct EPCI
+codes and identifiers, same geography), appending to the same files, so memory stays that of one
+territory: about 200 reach the national size.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.demo.rpls import ecrire_rpls, generer_rpls
-from pipeline.demo.territoire import communes_fictives
+import pandas as pd
+
+from pipeline.demo import demande, occupation, rpls, saisies, territoire
 
 DEFAULT_SEED = 2021
-DEMO_YEARS = (2021, 2021)
+DEMO_YEARS = (2016, 2025)
+#: The millésime written in the ``regional`` (Latin-1) RPLS layout, so that path is exercised.
+ANNEE_REGIONALE = 2018
 #: Name of the marker file that tells the pipeline a data folder holds demo data.
 DEMO_MARKER = "DONNEES_FICTIVES.txt"
+#: EPCI code of the demo territory (Dijon métropole's SIREN); scale copies get fictitious ones.
+EPCI_DEMO = "242100410"
+ID_COLUMNS = ("IDENT_LOGT", "RESIDENCE_ID")
 
 
 @dataclass
@@ -27,29 +45,70 @@ class DemoReport:
     files: list[Path] = field(default_factory=list)
 
 
-def generate(data_dir: Path, years: tuple[int, int] = DEMO_YEARS, seed: int = DEFAULT_SEED) -> DemoReport:
-    """Write the demo extracts for ``years`` (inclusive) into ``data_dir``."""
+def epci_territoire(k: int) -> str:
+    """EPCI code of the k-th scale territory (0 = the demo's own; others visibly fictitious)."""
+    return EPCI_DEMO if k == 0 else f"9{k:08d}"
+
+
+def _copie(parc: pd.DataFrame, k: int) -> pd.DataFrame:
+    """A territory's copy of a millésime: its own EPCI code and identifiers."""
+    if k == 0:
+        return parc
+    out = parc.copy()
+    for column in ID_COLUMNS:
+        out[column] = f"T{k:03d}-" + out[column].astype(str)
+    out["EPCI_CODE"] = epci_territoire(k)
+    return out
+
+
+def _territoire(data_dir: Path, geo: "territoire.Geographie", years: tuple[int, int], seed: int, k: int) -> list[Path]:
+    """Every source but the geography, for one territory, into ``data_dir``."""
+    files: list[Path] = []
+    parc = rpls.parc_demo(geo, seed=seed + k)
+    par_annee = {a: _copie(rpls.millesime(parc, a), k) for a in range(years[0], years[1] + 1)}
+    for annee, df in par_annee.items():
+        layout = "regional" if annee == ANNEE_REGIONALE else "dido"
+        files.append(rpls.ecrire_rpls(df, data_dir / "rpls" / f"rpls_{annee}.csv", annee, layout=layout))
+    numeros = demande.Numeros(prefix="021" if k == 0 else f"9{k:02d}")
+    files += demande.generer(data_dir, par_annee, years, seed + k, numeros=numeros)
+    files += occupation.generer(data_dir, par_annee, seed + k)
+    files += saisies.generer(data_dir, years, seed + k)
+    return files
+
+
+def _ajouter(source: Path, target: Path) -> None:
+    """Append a CSV to another without its header line (streamed, bounded memory)."""
+    with source.open("rb") as src, target.open("ab") as dst:
+        src.readline()
+        shutil.copyfileobj(src, dst, length=1 << 20)
+
+
+def generate(data_dir: Path, years: tuple[int, int] = DEMO_YEARS, seed: int = DEFAULT_SEED,
+             scale: int = 1) -> DemoReport:
+    """Write the demo extracts for ``years`` (inclusive) into ``data_dir``.
+
+    Real commune contours already in ``data_dir/geo`` (a file without the ``FICTIF`` field) are
+    kept, and the fictitious IRIS, QPV and dwellings are placed inside them.
+    """
     report = DemoReport(data_dir=data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker = data_dir / DEMO_MARKER
     marker.write_text(
         "DONNÉES FICTIVES — démonstration.\n"
-        "Ce dossier a été écrit par `observatoire demo generate` : aucune de ces données n'est réelle.\n",
+        "Ce dossier a été écrit par `observatoire demo generate` : aucune de ces données n'est réelle.\n"
+        f"Années {years[0]}–{years[1]}, graine {seed}, {scale} territoire(s).\n",
         encoding="utf-8",
     )
     report.files.append(marker)
-
-    communes = communes_fictives()
     geo_dir = data_dir / "geo"
-    geo_dir.mkdir(parents=True, exist_ok=True)
-    geo_path = geo_dir / "communes.geojson"
-    # Written in WGS84 as GeoJSON wants; ingestion brings every geography back to Lambert-93.
-    communes.to_crs("EPSG:4326").to_file(geo_path, driver="GeoJSON", COORDINATE_PRECISION=6)
-    report.files.append(geo_path)
-
-    for annee in range(years[0], years[1] + 1):
-        df = generer_rpls(annee, communes, seed=seed)
-        report.files.append(ecrire_rpls(df, data_dir / "rpls" / f"rpls_{annee}.csv"))
+    geo = territoire.geographie(geo_dir)
+    report.files += territoire.ecrire_geographie(geo, geo_dir)
+    report.files += _territoire(data_dir, geo, years, seed, 0)
+    for k in range(1, scale):
+        with tempfile.TemporaryDirectory(dir=data_dir, prefix=".territoire-") as tmp:
+            for path in _territoire(Path(tmp), geo, years, seed, k):
+                _ajouter(path, data_dir / path.relative_to(tmp))
+    report.files = sorted(set(report.files), key=lambda p: str(p))
     return report
 
 

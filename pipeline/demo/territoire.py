@@ -4,6 +4,13 @@ Positions are the project's own rough approximations of each commune's centre (W
 to place the communes at their real relative positions; the polygons built from them are Voronoi
 cells, visibly not the real contours, and every geographic file written from them says
 ``FICTIF = true``. Nothing here is an official figure unless a comment gives its source.
+
+:func:`geographie` adds ~115 fictitious IRIS (Voronoi cells of seeds drawn inside each commune, about
+one per 265 dwellings; a commune with one IRIS gets the code ``<INSEE>0000``) and the five demo QPV
+(irregular blobs around :func:`qpv_centres`, clipped to their commune). When ``geo/`` already holds
+real commune contours (a file without the ``FICTIF`` field), the IRIS and QPV are built inside them
+instead, and :func:`ecrire_geographie` never overwrites them. Everything is in Lambert-93 and
+deterministic (the geography does not depend on the RPLS seed).
 """
 
 from __future__ import annotations
@@ -14,10 +21,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import shapely
+import shapely.ops
 from pyproj import Transformer
 
 from pipeline.settings import DBT_PROJECT_DIR
+from pipeline.sources.extract import ExtractError
+from pipeline.sources.geo import LAMBERT_93, find_communes_file, read_communes
 
 #: Approximate centres (lat, lon) — the project's own approximations, not surveyed coordinates.
 CENTRES: dict[str, tuple[float, float]] = {
@@ -135,3 +146,245 @@ def points_in(polygon: shapely.Geometry, n: int, rng: np.random.Generator) -> np
         found.append(pts)
         missing -= len(pts)
     return np.vstack(found) if found else np.empty((0, 2))
+
+#: Dwellings per IRIS the demo aims at when it cuts a commune into IRIS (demo value: Dijon's
+#: 16 105 dwellings of 2021 give about 60 IRIS, about 115 over the métropole).
+LOGEMENTS_PAR_IRIS = 265
+#: Decimal digits of the Lambert-93 coordinates written in the GeoJSON files (metres).
+COORDINATE_PRECISION = 1
+#: Seed of the geography: it does not depend on the RPLS seed (one geography, many parcs).
+GRAINE_GEOGRAPHIE = 2154
+#: Part of Neuilly-Crimolois that was Crimolois (21213) before 2019-01-01: the east of the commune
+#: (Crimolois lies east of Neuilly-lès-Dijon). Demo rule: east of the commune polygon's centroid.
+ANCIENNE_COMMUNE = {"code": "21213", "nom": "Crimolois", "commune_nouvelle": "21452", "fin": 2018}
+
+GEO_FILES = ("communes", "iris", "qpv")
+
+
+@dataclass(frozen=True, eq=False)
+class Geographie:
+    """The demo geography, three GeoDataFrames in Lambert-93 (EPSG:2154).
+
+    - ``communes``: ``INSEE_COM``, ``NOM``, ``FICTIF`` (false for real contours read from ``geo/``);
+    - ``iris``: ``CODE_IRIS``, ``NOM_IRIS``, ``INSEE_COM``, ``FICTIF`` (always fictitious);
+    - ``qpv``: ``code_qp``, ``lib_qp``, ``INSEE_COM``, ``FICTIF`` (always fictitious, codes QPDEMO0x).
+    """
+
+    communes: gpd.GeoDataFrame
+    iris: gpd.GeoDataFrame
+    qpv: gpd.GeoDataFrame
+
+    @property
+    def contours_reels(self) -> bool:
+        """True when the communes are real contours (IRIS and QPV are fictitious all the same)."""
+        return not bool(self.communes["FICTIF"].astype(bool).any())
+
+    def commune(self, code: str) -> shapely.Geometry:
+        return self.communes.geometry[self.communes["INSEE_COM"] == code].iloc[0]
+
+    def zone_ancienne_commune(self) -> shapely.Geometry:
+        """The part of Neuilly-Crimolois the demo treats as the former commune Crimolois (21213)."""
+        poly = self.commune(ANCIENNE_COMMUNE["commune_nouvelle"])
+        cx = shapely.centroid(poly).x
+        minx, miny, maxx, maxy = poly.bounds
+        return poly.intersection(shapely.box(cx, miny - 1, maxx + 1, maxy + 1))
+
+
+def nombre_iris(code_insee: str) -> int:
+    """IRIS of a commune in the demo: one per ~265 dwellings of 2021, at least one."""
+    return max(1, round(PARC_2021.get(code_insee, 0) / LOGEMENTS_PAR_IRIS))
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a geometry (a clipped Voronoi cell may carry slivers of lines)."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
+    if not parts:
+        return shapely.Polygon()
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _plus_grande_partie(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = shapely.get_parts(geom)
+    return max(parts, key=lambda p: p.area) if len(parts) else geom
+
+
+def _qpv_polygone(index: int, code: str, commune: shapely.Geometry) -> shapely.Geometry:
+    """A blob around the demo QPV centre, clipped to (a 5 m inner buffer of) its commune."""
+    centre = shapely.Point(qpv_centres()[code])
+    interieur = commune.buffer(-400)
+    if not interieur.contains(centre):  # real contours: keep the blob well inside the commune
+        interieur = interieur if not interieur.is_empty else commune
+        centre = shapely.ops.nearest_points(interieur, centre)[0]
+    rng = np.random.default_rng([GRAINE_GEOGRAPHIE, index])
+    rayon = 260 + 0.11 * QPV_DEMO[code]["logements_2021"]
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    theta = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+    r = rayon * (1 + 0.18 * np.sin(2 * theta + phases[0]) + 0.10 * np.sin(3 * theta + phases[1])
+                 + 0.05 * np.sin(5 * theta + phases[2]))
+    blob = shapely.Polygon(np.column_stack([centre.x + r * np.cos(theta), centre.y + r * np.sin(theta)]))
+    clipped = _plus_grande_partie(_polygonal(blob.intersection(commune.buffer(-5))))
+    return shapely.set_precision(clipped, 1.0)
+
+
+def _germes(zone: shapely.Geometry, n: int, centre: tuple[float, float], rng: np.random.Generator,
+            concentre: bool) -> list[tuple[float, float]]:
+    """``n`` IRIS seeds in ``zone``, kept apart from each other, denser near ``centre`` if asked."""
+    if n <= 0 or zone.is_empty:
+        return []
+    candidats = points_in(zone, 40 * n, rng)
+    if concentre:
+        sigma = 0.35 * np.sqrt(zone.area)
+        proches = np.column_stack([rng.normal(centre[0], sigma, 60 * n), rng.normal(centre[1], sigma, 60 * n)])
+        proches = proches[shapely.contains_xy(zone, proches[:, 0], proches[:, 1])][: 20 * n]
+        # interleave: half of the candidates near the centre, half uniform
+        mix = np.empty((len(proches) + len(candidats), 2))
+        k = min(len(proches), len(candidats))
+        mix[: 2 * k : 2], mix[1 : 2 * k : 2] = proches[:k], candidats[:k]
+        mix[2 * k :] = np.vstack([proches[k:], candidats[k:]])
+        candidats = mix
+    distance = 0.55 * np.sqrt(zone.area / n)
+    for _ in range(8):
+        gardes: list[tuple[float, float]] = []
+        for x, y in candidats:
+            if all((x - a) ** 2 + (y - b) ** 2 >= distance ** 2 for a, b in gardes):
+                gardes.append((float(x), float(y)))
+                if len(gardes) == n:
+                    return gardes
+        distance *= 0.75
+    return gardes + [tuple(map(float, p)) for p in candidats[: n - len(gardes)]]
+
+
+def _iris_commune(code: str, nom: str, commune: shapely.Geometry, qpv: gpd.GeoDataFrame,
+                  centre: tuple[float, float]) -> list[dict]:
+    """The fictitious IRIS of one commune (Voronoi cells of seeds drawn inside it)."""
+    n = nombre_iris(code)
+    if n == 1:
+        return [{"CODE_IRIS": f"{code}0000", "NOM_IRIS": nom, "INSEE_COM": code, "geometry": commune}]
+    rng = np.random.default_rng([GRAINE_GEOGRAPHIE, int(code)])
+    parc = max(PARC_2021.get(code, 0), 1)
+    germes: list[tuple[float, float]] = []
+    etiquettes: list[str | None] = []
+    ailleurs = commune
+    for row in qpv[qpv["INSEE_COM"] == code].itertuples():
+        k = max(1, round(n * QPV_DEMO.get(row.code_qp, {}).get("logements_2021", 0) / parc * 0.8))
+        k = min(k, n - 1 - len(germes))
+        pts = _germes(row.geometry.buffer(-30), k, centre, rng, concentre=False)
+        germes += pts
+        etiquettes += [row.lib_qp.replace(" (fictif)", "")] * len(pts)
+        ailleurs = ailleurs.difference(row.geometry.buffer(60))
+    pts = _germes(ailleurs, n - len(germes), centre, rng, concentre=True)
+    germes += pts
+    etiquettes += [None] * len(pts)
+    # IRIS codes follow a north-to-south, west-to-east reading of the seeds (serpentine bands).
+    ys = np.array([p[1] for p in germes])
+    xs = np.array([p[0] for p in germes])
+    bandes = max(1, round(np.sqrt(len(germes))))
+    bande = np.minimum(((ys.max() - ys) / (np.ptp(ys) + 1) * bandes).astype(int), bandes - 1)
+    cle = np.where(bande % 2 == 0, xs, -xs)
+    ordre = np.lexsort((cle, bande))
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(germes), extend_to=commune, ordered=True)
+    cells = list(shapely.get_parts(cells))
+    out = []
+    numero_qpv: dict[str, int] = {}
+    for rang, i in enumerate(ordre):
+        code4 = f"{rang // 10 + 1:02d}{rang % 10 + 1:02d}"
+        geom = shapely.set_precision(_polygonal(cells[i].intersection(commune)), 1.0)
+        if etiquettes[i]:
+            numero_qpv[etiquettes[i]] = numero_qpv.get(etiquettes[i], 0) + 1
+            nom_iris = f"{etiquettes[i]} {numero_qpv[etiquettes[i]]} (fictif)"
+        else:
+            nom_iris = f"{nom} {code4} (fictif)"
+        out.append({"CODE_IRIS": f"{code}{code4}", "NOM_IRIS": nom_iris, "INSEE_COM": code, "geometry": geom})
+    return sorted(out, key=lambda r: r["CODE_IRIS"])
+
+
+def geographie_de(communes: gpd.GeoDataFrame) -> Geographie:
+    """Fictitious IRIS and QPV built inside ``communes`` (Voronoi demo cells or real contours).
+
+    ``communes`` needs ``INSEE_COM`` (or ``CODE_INSEE``), ``NOM`` and optionally ``FICTIF``.
+    """
+    communes = communes.to_crs(LAMBERT_93).rename(columns={"CODE_INSEE": "INSEE_COM"})
+    if "FICTIF" not in communes.columns:
+        communes = communes.assign(FICTIF=False)
+    communes = communes[["INSEE_COM", "NOM", "FICTIF", "geometry"]].copy()
+    communes["FICTIF"] = communes["FICTIF"].astype(bool)
+    manquantes = sorted(set(PARC_2021) - set(communes["INSEE_COM"]))
+    if manquantes:
+        raise ValueError(f"contours de communes incomplets : il manque {', '.join(manquantes)}")
+    communes = communes[communes["INSEE_COM"].isin(list(PARC_2021))].sort_values("INSEE_COM").reset_index(drop=True)
+    travail = {c: shapely.set_precision(shapely.make_valid(g), 1.0)
+               for c, g in zip(communes["INSEE_COM"], communes.geometry)}
+
+    qpv_rows = []
+    for index, (code, q) in enumerate(QPV_DEMO.items()):
+        qpv_rows.append({"code_qp": code, "lib_qp": q["nom"], "INSEE_COM": q["code_insee"],
+                         "geometry": _qpv_polygone(index, code, travail[q["code_insee"]])})
+    qpv = gpd.GeoDataFrame(qpv_rows, geometry="geometry", crs=LAMBERT_93)
+    qpv["FICTIF"] = True
+    qpv = qpv[["code_qp", "lib_qp", "INSEE_COM", "FICTIF", "geometry"]]
+
+    centres = centres_l93()
+    iris_rows = []
+    for code, nom in zip(communes["INSEE_COM"], communes["NOM"]):
+        poly = travail[code]
+        centre = centres.get(code)
+        if centre is None or not poly.contains(shapely.Point(centre)):
+            p = poly.representative_point()
+            centre = (p.x, p.y)
+        iris_rows += _iris_commune(code, nom, poly, qpv, centre)
+    iris = gpd.GeoDataFrame(iris_rows, geometry="geometry", crs=LAMBERT_93)
+    iris["FICTIF"] = True
+    iris = iris[["CODE_IRIS", "NOM_IRIS", "INSEE_COM", "FICTIF", "geometry"]]
+    return Geographie(communes, iris.reset_index(drop=True), qpv.reset_index(drop=True))
+
+
+def _a_champ_fictif(path: Path) -> bool:
+    """True when a geographic file has a ``FICTIF`` field (files without it are real contours)."""
+    return "FICTIF" in list(pyogrio.read_info(path)["fields"])
+
+
+def geographie(geo_dir: Path | None = None) -> Geographie:
+    """The demo geography; inside the real commune contours of ``geo_dir`` when it holds some.
+
+    A commune file of ``geo_dir`` without the ``FICTIF`` field counts as real contours: the IRIS
+    and QPV (always fictitious) are then built inside those communes. Otherwise the communes are the
+    demo's Voronoi cells (:func:`communes_fictives`).
+    """
+    if geo_dir is not None and Path(geo_dir).is_dir():
+        try:
+            path = find_communes_file(Path(geo_dir))
+        except ExtractError:
+            path = None
+        if path is not None and not _a_champ_fictif(path):
+            return geographie_de(read_communes(path))
+    return geographie_de(communes_fictives())
+
+
+def _fichier_reel(geo_dir: Path, nom: str) -> Path | None:
+    for ext in ("geojson", "gpkg", "shp"):
+        path = geo_dir / f"{nom}.{ext}"
+        if path.exists() and not _a_champ_fictif(path):
+            return path
+    return None
+
+
+def ecrire_geographie(geo: Geographie, geo_dir: Path) -> list[Path]:
+    """Write ``geo/communes.geojson``, ``iris.geojson`` and ``qpv.geojson`` in Lambert-93.
+
+    A file of real contours already there (no ``FICTIF`` field, whatever its format) is never
+    overwritten; real communes are not written either (they come from the user). Returns the paths
+    written.
+    """
+    geo_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for nom, frame in zip(GEO_FILES, (geo.communes, geo.iris, geo.qpv)):
+        if _fichier_reel(geo_dir, nom) is not None:
+            continue
+        if nom == "communes" and geo.contours_reels:
+            continue
+        path = geo_dir / f"{nom}.geojson"
+        if path.exists():
+            path.unlink()
+        frame.to_crs(LAMBERT_93).to_file(path, driver="GeoJSON", COORDINATE_PRECISION=COORDINATE_PRECISION)
+        written.append(path)
+    return written
