@@ -2,7 +2,8 @@
 
 - ``observatoire run --annee 2021 [--data-dir DIR]`` — the whole pipeline for a year;
 - ``observatoire demo`` — generate the demo extracts, then run the demo year;
-- ``observatoire demo generate [--years 2021-2021] [--seed S]`` — generate only;
+- ``observatoire demo generate [--years 2016-2025] [--scale N] [--seed S]`` — generate only;
+- ``observatoire demo calibration`` — the demo's published targets vs what its files give;
 - ``observatoire ui`` — the Dagster UI on 127.0.0.1.
 """
 
@@ -57,24 +58,8 @@ def failure_message(message: str) -> str:
     return re.sub(r"^[\w.]+(?:Error|Failure|Exception): ", "", lines[-1]) if lines else "erreur inconnue"
 
 
-def run_year(settings: Settings, annee: int, verbose: bool = False) -> bool:
-    """Materialise every asset of the annual job for ``annee`` through Dagster; True on success."""
-    from dagster import DagsterInstance
-
-    from pipeline.assets.atlas import atlas_path
-    from pipeline.definitions import ANNUAL_JOB, build_definitions
-
-    job = build_definitions(settings).resolve_job_def(ANNUAL_JOB)
-    started = time.perf_counter()
-    with DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=str(annee), instance=instance, raise_on_error=False,
-                                        run_config=run_config(verbose))
-    elapsed = time.perf_counter() - started
-    if result.success:
-        console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : "
-                      f"atlas {atlas_path(settings, annee)}")
-        return True
-    console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
+def _report_failure(result) -> None:
+    """The failing steps and checks of a run, in plain words."""
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
@@ -84,6 +69,42 @@ def run_year(settings: Settings, annee: int, verbose: bool = False) -> bool:
             if not data.passed:
                 console.print(f"  • contrôle {data.check_name} en échec sur {data.asset_key.to_user_string()}")
     console.print(f"  Détail : make ui, puis le run {result.run_id}.")
+
+
+def run_year(settings: Settings, annee: int, verbose: bool = False) -> bool:
+    """Materialise, through Dagster, the monthly extracts of ``annee`` (one run over its months) then
+    every asset of the annual job for ``annee``; True on success."""
+    from dagster import DagsterInstance
+
+    from pipeline.assets.atlas import atlas_path
+    from pipeline.definitions import ANNUAL_JOB, MONTHLY_JOB, build_definitions
+    from pipeline.partitions import monthly_partitions, months_of_year
+
+    defs = build_definitions(settings)
+    started = time.perf_counter()
+    with DagsterInstance.get() as instance:
+        months = [m for m in months_of_year(annee) if monthly_partitions.has_partition_key(m)]
+        if months:
+            monthly = defs.resolve_job_def(MONTHLY_JOB)
+            tags = {"dagster/asset_partition_range_start": months[0],
+                    "dagster/asset_partition_range_end": months[-1]}
+            result = monthly.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
+                                                run_config=run_config(verbose))
+            if not result.success:
+                console.print(f"[red]Run {result.run_id} (extraits mensuels {annee}) en échec.[/red] "
+                              f"Rien n'a été publié.")
+                _report_failure(result)
+                return False
+        job = defs.resolve_job_def(ANNUAL_JOB)
+        result = job.execute_in_process(partition_key=str(annee), instance=instance, raise_on_error=False,
+                                        run_config=run_config(verbose))
+    elapsed = time.perf_counter() - started
+    if result.success:
+        console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : "
+                      f"atlas {atlas_path(settings, annee)}")
+        return True
+    console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
+    _report_failure(result)
     return False
 
 
@@ -105,38 +126,73 @@ def run(
 def demo(
     ctx: typer.Context,
     annee: int = typer.Option(DEMO_YEAR, "--annee", help="Année de démonstration à traiter."),
+    years: str = typer.Option("2016-2025", "--years", help="Années des données fictives à écrire (AAAA-AAAA)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire les données fictives (défaut : data_raw/)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
 ) -> None:
-    """Generate the demo extracts, then run the pipeline on them (the embedded default)."""
+    """Generate the demo extracts (2016–2025), then run the pipeline on the demo year."""
     if ctx.invoked_subcommand is not None:
         return
+    span = parse_years(years)
+    if not span[0] <= annee <= span[1]:
+        raise typer.BadParameter(f"l'année {annee} n'est pas dans {years}.", param_hint="--annee")
     settings = _settings(data_dir)
-    _generate(settings, (annee, annee), seed=None)
+    _generate(settings, span, seed=None)
     raise typer.Exit(0 if run_year(settings, annee, verbose) else 1)
 
 
 @demo_app.command("generate")
 def demo_generate(
-    years: str = typer.Option(f"{DEMO_YEAR}", "--years", help="AAAA ou AAAA-AAAA."),
+    years: str = typer.Option("2016-2025", "--years", help="AAAA ou AAAA-AAAA."),
+    scale: int = typer.Option(1, "--scale", min=1, help="Nombre de territoires de la même forme (≈ 200 : taille nationale)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Graine (défaut : celle de la démo)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire (défaut : data_raw/)."),
 ) -> None:
     """Write the fictitious demo extracts (deterministic: same seed, same bytes)."""
-    _generate(_settings(data_dir), parse_years(years), seed)
+    _generate(_settings(data_dir), parse_years(years), seed, scale)
 
 
-def _generate(settings: Settings, years: tuple[int, int], seed: Optional[int]) -> None:
+@demo_app.command("calibration")
+def demo_calibration(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des données fictives (défaut : data_raw/)."),
+) -> None:
+    """Print each published target of the demo, the value read back from the files, and the tolerance."""
+    from pipeline.demo import is_demo
+    from pipeline.demo.calibration import rapport, texte
+
+    settings = _settings(data_dir)
+    if not is_demo(settings.data_dir):
+        console.print(f"[red]{settings.data_dir} ne contient pas de données de démonstration[/red] : "
+                      f"lancez d'abord `observatoire demo generate`.")
+        raise typer.Exit(2)
+    lignes = rapport(settings.data_dir)
+    print(texte(lignes))
+    raise typer.Exit(1 if any(l.ok is False for l in lignes) else 0)
+
+
+def _foreign_files(data_dir: Path) -> list[Path]:
+    """Files of ``data_dir`` the demo did not write (real commune contours in geo/ are welcome)."""
+    if not data_dir.exists():
+        return []
+    out = []
+    for path in data_dir.iterdir():
+        if path.name == "README.md" or (path.name == "geo" and path.is_dir()):
+            continue
+        out.append(path)
+    return out
+
+
+def _generate(settings: Settings, years: tuple[int, int], seed: Optional[int], scale: int = 1) -> None:
     from pipeline.demo import DEFAULT_SEED, generate, is_demo
 
     data_dir = settings.data_dir
-    if data_dir.exists() and any(p.name != "README.md" for p in data_dir.iterdir()) and not is_demo(data_dir):
+    if _foreign_files(data_dir) and not is_demo(data_dir):
         console.print(f"[red]{data_dir} contient des fichiers qui ne sont pas des données de démonstration.[/red] "
                       f"La démo n'y écrit pas : donnez un autre --data-dir.")
         raise typer.Exit(2)
     started = time.perf_counter()
-    report = generate(data_dir, years, seed if seed is not None else DEFAULT_SEED)
-    console.print(f"Données fictives {years[0]}–{years[1]} écrites dans {data_dir} "
+    report = generate(data_dir, years, seed if seed is not None else DEFAULT_SEED, scale=scale)
+    console.print(f"Données fictives {years[0]}–{years[1]} ({scale} territoire(s)) écrites dans {data_dir} "
                   f"({len(report.files)} fichiers, {time.perf_counter() - started:.1f} s).")
 
 

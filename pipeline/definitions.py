@@ -11,13 +11,15 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.assets.atlas import atlas_parc_social
 from pipeline.assets.dbt import build_dbt_assets, manifest_path
-from pipeline.assets.ingest import raw_geo_communes, raw_rpls
+from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
 from pipeline.assets.quality import gx_checks
-from pipeline.partitions import annual_partitions
+from pipeline.partitions import annual_partitions, monthly_partitions
+from pipeline.sensors import data_raw_sensor
 from pipeline.resources import ObservatoireResource
 from pipeline.settings import DBT_PROJECT_DIR, Settings
 
 ANNUAL_JOB = "annuel"
+MONTHLY_JOB = "mensuel"
 
 
 def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -36,17 +38,27 @@ def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefiniti
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster needs, for the folders of ``settings`` (already activated)."""
     dbt_defs = build_dbt_assets(manifest_path())
+    ingest = ingest_assets()
+    monthly = [a for a in ingest if a.partitions_def == monthly_partitions]
+    monthly_selection = dg.AssetSelection.assets(*monthly)
     annual_job = dg.define_asset_job(
         ANNUAL_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=dg.AssetSelection.all() - monthly_selection,
         partitions_def=annual_partitions,
         description="Le pipeline complet d'une année : ingestion, dbt, contrôles qualité, atlas.",
     )
+    monthly_job = dg.define_asset_job(
+        MONTHLY_JOB,
+        selection=monthly_selection,
+        partitions_def=monthly_partitions,
+        description="L'ingestion des extraits mensuels (demandes, examens en CALEOL).",
+    )
     return dg.Definitions(
-        assets=[raw_rpls, raw_geo_communes, *dbt_defs, atlas_parc_social],
+        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, atlas_parc_social],
         asset_checks=gx_checks,
-        jobs=[annual_job],
+        jobs=[annual_job, monthly_job],
         schedules=[annual_schedule(annual_job)],
+        sensors=[data_raw_sensor(annual_job, monthly_job, settings.data_dir)],
         resources={
             "observatoire": ObservatoireResource.from_settings(settings),
             "duckdb": DuckDBResource(database=str(settings.warehouse)),

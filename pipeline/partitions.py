@@ -15,6 +15,15 @@ annual_partitions = dg.TimeWindowPartitionsDefinition(
 )
 
 
+#: Monthly partitions for the monthly extracts (demand snapshots, CALEOL examinations).
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=f"{FIRST_YEAR}-01", fmt="%Y-%m", end_offset=1)
+
+
+def months_of_year(annee: int) -> list[str]:
+    """The monthly partition keys of a year."""
+    return [f"{annee}-{m:02d}" for m in range(1, 13)]
+
+
 def years_of_keys(keys: list[str]) -> list[int]:
     """Partition keys → sorted list of years."""
     return sorted(int(k) for k in keys)

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 INGESTION_LOG = "raw._ingestion"
+QUARANTINE = "raw._quarantaine"
 
 
 @contextmanager
@@ -61,6 +62,8 @@ class IngestionRecord:
     lignes_rejetees: int
     duree_s: float
     run_id: str
+    #: SHA-256 of the source's layout files: a changed layout re-reads an unchanged file.
+    spec_sha256: str = ""
 
 
 def replace_partition(
@@ -69,11 +72,13 @@ def replace_partition(
     frame: pd.DataFrame,
     partition: dict[str, object],
     record: IngestionRecord | None = None,
+    rejets: pd.DataFrame | None = None,
 ) -> None:
     """Replace the rows of one period of ``table`` by ``frame``, in one transaction.
 
     ``partition`` names the key columns and values of the period (e.g. ``{"ANNEE": 2021}``); they
-    are added to ``frame``. A failure rolls everything back: the warehouse stays as it was.
+    are added to ``frame``. The period's quarantine rows (``rejets``) and the ingestion log line
+    go in the same transaction. A failure rolls everything back: the warehouse stays as it was.
     """
     schema = table.split(".")[0]
     data = frame.assign(**partition)
@@ -88,6 +93,8 @@ def replace_partition(
         conn.unregister("_incoming")
         if record is not None:
             _log(conn, record)
+            if rejets is not None:
+                _quarantine(conn, record, rejets)
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
@@ -101,9 +108,44 @@ def _log(conn: duckdb.DuckDBPyConnection, record: IngestionRecord) -> None:
             layout varchar, lignes_lues bigint, lignes_gardees bigint, lignes_rejetees bigint,
             duree_s double, run_id varchar, ingere_le timestamp)"""
     )
+    conn.execute(f"alter table {INGESTION_LOG} add column if not exists spec_sha256 varchar")
     conn.execute(
-        f"insert into {INGESTION_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"""insert into {INGESTION_LOG} by name select ? as source, ? as periode, ? as fichier,
+            ? as sha256, ? as taille, ? as layout, ? as lignes_lues, ? as lignes_gardees,
+            ? as lignes_rejetees, ? as duree_s, ? as run_id, ? as ingere_le, ? as spec_sha256""",
         [record.source, record.periode, record.fichier, record.sha256, record.taille, record.layout,
          record.lignes_lues, record.lignes_gardees, record.lignes_rejetees, record.duree_s,
-         record.run_id, datetime.now(timezone.utc).replace(tzinfo=None)],
+         record.run_id, datetime.now(timezone.utc).replace(tzinfo=None), record.spec_sha256],
     )
+
+
+def _quarantine(conn: duckdb.DuckDBPyConnection, record: IngestionRecord, rejets: pd.DataFrame) -> None:
+    """Replace the quarantined rows of (source, period) by those of this ingestion."""
+    conn.execute(
+        f"""create table if not exists {QUARANTINE} (
+            source varchar, periode varchar, fichier varchar, ligne bigint, colonne varchar,
+            valeur varchar, regle varchar, message varchar, run_id varchar)"""
+    )
+    conn.execute(f"delete from {QUARANTINE} where source = ? and periode = ?", [record.source, record.periode])
+    if rejets.empty:
+        return
+    frame = rejets.assign(source=record.source, periode=record.periode, run_id=record.run_id)
+    frame = frame.astype({"valeur": "string", "ligne": "int64"})
+    conn.register("_rejets", frame)
+    conn.execute(f"insert into {QUARANTINE} by name select source, periode, fichier, ligne, colonne, "
+                 f"valeur, regle, message, run_id from _rejets")
+    conn.unregister("_rejets")
+
+
+def last_ingestion(conn: duckdb.DuckDBPyConnection, source: str, periode: str) -> tuple[str, str] | None:
+    """(file SHA-256, layout SHA-256) of the last ingestion of (source, period), if any."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_ingestion'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    conn.execute(f"alter table {INGESTION_LOG} add column if not exists spec_sha256 varchar")
+    row = conn.execute(
+        f"select sha256, spec_sha256 from {INGESTION_LOG} where source = ? and periode = ? "
+        f"order by ingere_le desc limit 1", [source, periode]).fetchone()
+    return (row[0], row[1] or "") if row else None

@@ -33,7 +33,7 @@ def pdf_text(path: Path) -> str:
 def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e") / "home"
     data = home / "data_raw"
-    result = run_cli(home, "demo", "--data-dir", str(data))
+    result = run_cli(home, "demo", "--years", "2020-2021", "--data-dir", str(data))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return home, data, result.stdout
 

@@ -1,38 +1,62 @@
-"""Ingest assets: one per source, each a typed, checked, atomic load into the warehouse's ``raw``.
+"""Ingest assets: one per source, each a typed, checked, pseudonymised, atomic load into ``raw``.
 
-Every ingest writes the ingestion log (``raw._ingestion``) and, when rows were rejected, a
-quarantine CSV per file (``var/quarantine/<source>/<file>.rejets.csv``). The raw file is only read.
+The sources are the layout folders of ``pipeline/sources/layouts/`` (their ``[source]`` table says
+the data_raw folder, the file prefix and whether the source is annual or monthly): adding a source
+is adding a folder. Annual sources are partitioned by year, monthly ones by month.
+
+For each file, in one transaction: the period's rows of ``raw.<source>`` are replaced, its
+quarantined rows replace those of ``raw._quarantaine``, and a line goes to ``raw._ingestion``
+(file, SHA-256, size, layout, rows read / kept / rejected, duration, run id). The same file again
+(same SHA-256, same layout files) changes nothing. Rejected rows are also written, per file, to
+``var/quarantine/<source>/<file>.rejets.csv``. The raw file is only ever read.
 """
 
 
+import hashlib
 import time
 from pathlib import Path
 
 import dagster as dg
+import geopandas as gpd
 import pandas as pd
 import shapely
 from dagster_duckdb import DuckDBResource
 
-from pipeline.partitions import annual_partitions, years_of_keys
+from pipeline.partitions import annual_partitions, monthly_partitions
 from pipeline.resources import ObservatoireResource
 from pipeline.settings import WRITER_POOL, Settings
-from pipeline.sources.extract import ExtractError, ReadResult, SourceSpec, period_of, read_extract
+from pipeline.sources.extract import LAYOUTS_DIR, ExtractError, ReadResult, SourceSpec, all_sources, read_extract
 from pipeline.sources.geo import find_communes_file, read_communes
-from pipeline.warehouse import IngestionRecord, replace_partition, sha256
+from pipeline.sources.pseudonymise import PseudoKeyMissing, pseudo_key, pseudonymise
+from pipeline.warehouse import IngestionRecord, last_ingestion, replace_partition, sha256
 
 EXTENSIONS = (".csv", ".parquet", ".xlsx")
+#: Sources without which the annual job cannot produce its atlas; the others may be missing for a
+#: year (extracts arrive at different dates): the run goes on and says so.
+REQUIRED_SOURCES = frozenset({"rpls"})
 
 
-def find_extract(data_dir: Path, source_dir: str, stem: str, period: str) -> Path:
-    """The extract ``<data_dir>/<source_dir>/<stem>_<period>.<ext>``, in any accepted format."""
+def find_extract(data_dir: Path, spec: SourceSpec, period: str) -> Path | None:
+    """The extract ``<data_dir>/<folder>/<prefix>_<period>.<ext>`` of ``spec``, in any accepted format."""
     for ext in EXTENSIONS:
-        path = data_dir / source_dir / f"{stem}_{period}{ext}"
+        path = data_dir / spec.folder / f"{spec.prefix}_{period}{ext}"
         if path.exists():
             return path
-    raise ExtractError(
-        f"aucun extrait « {stem}_{period} » dans {data_dir / source_dir} "
-        f"(formats acceptés : {', '.join(EXTENSIONS)}). Déposez le fichier ou choisissez une autre année."
-    )
+    return None
+
+
+def missing_message(data_dir: Path, spec: SourceSpec, period: str) -> str:
+    return (f"aucun extrait « {spec.prefix}_{period} » dans {data_dir / spec.folder} "
+            f"(formats acceptés : {', '.join(EXTENSIONS)}). Déposez le fichier ou choisissez une autre période.")
+
+
+def spec_sha256(spec: SourceSpec, layouts_dir: Path = LAYOUTS_DIR) -> str:
+    """SHA-256 of the source's layout files (schema and layouts): what reading a file depends on."""
+    digest = hashlib.sha256()
+    for path in sorted((layouts_dir / spec.source).glob("*.toml")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def quarantine(settings: Settings, source: str, result: ReadResult) -> Path | None:
@@ -46,64 +70,192 @@ def quarantine(settings: Settings, source: str, result: ReadResult) -> Path | No
     return path
 
 
-def ingest_file(
-    conn, settings: Settings, source: str, table: str, path: Path, run_id: str,
-) -> tuple[ReadResult, IngestionRecord]:
-    """Read one extract and replace its period in ``table`` (one transaction); log and quarantine."""
+def pseudonymised(result: ReadResult, spec: SourceSpec, key: bytes | None) -> pd.DataFrame:
+    """The kept rows with every ``[source] pseudonymise`` column replaced by its keyed hash."""
+    data = result.data
+    if not spec.pseudonymise:
+        return data
+    if key is None:
+        raise PseudoKeyMissing(f"{result.path.name}: pas de clé de pseudonymisation.")
+    data = data.copy()
+    for column in spec.pseudonymise:
+        data[column] = pseudonymise(data[column], key)
+    return data
+
+
+def partition_of(period: str) -> dict[str, object]:
+    """``2021`` → {ANNEE: 2021}; ``2021-03`` → {ANNEE: 2021, MOIS: 3}."""
+    if "-" in period:
+        annee, mois = period.split("-")
+        return {"ANNEE": int(annee), "MOIS": int(mois)}
+    return {"ANNEE": int(period)}
+
+
+def ingest_file(conn, settings: Settings, spec: SourceSpec, path: Path, period: str, run_id: str,
+                key: bytes | None) -> tuple[ReadResult | None, IngestionRecord | None]:
+    """Read one extract and replace its period in ``raw.<source>`` (one transaction).
+
+    Returns (None, None) when the same file was already ingested with the same layout files.
+    """
     started = time.perf_counter()
-    annee, mois = period_of(path)
-    result = read_extract(path, SourceSpec.load(source))
-    periode = f"{annee}" if mois is None else f"{annee}-{mois:02d}"
-    partition: dict[str, object] = {"ANNEE": annee} if mois is None else {"ANNEE": annee, "MOIS": mois}
+    file_sha, layouts_sha = sha256(path), spec_sha256(spec)
+    if last_ingestion(conn, spec.source, period) == (file_sha, layouts_sha):
+        return None, None
+    result = read_extract(path, spec)
+    data = pseudonymised(result, spec, key)
     record = IngestionRecord(
-        source=source, periode=periode, fichier=path.name, sha256=sha256(path), taille=path.stat().st_size,
+        source=spec.source, periode=period, fichier=path.name, sha256=file_sha, taille=path.stat().st_size,
         layout=result.layout, lignes_lues=result.rows_read, lignes_gardees=result.rows_kept,
         lignes_rejetees=result.rows_rejected, duree_s=round(time.perf_counter() - started, 3), run_id=run_id,
+        spec_sha256=layouts_sha,
     )
-    replace_partition(conn, table, result.data.assign(_FICHIER=path.name), partition, record)
-    quarantine(settings, source, result)
+    replace_partition(conn, f"raw.{spec.source}", data.assign(_FICHIER=path.name), partition_of(period),
+                      record, result.rejets)
+    quarantine(settings, spec.source, result)
     return result, record
 
 
-def _metadata(records: list[IngestionRecord], results: list[ReadResult]) -> dict:
+def _metadata(records: list[IngestionRecord], results: list[ReadResult], absents: list[str],
+              inchanges: list[str]) -> dict:
     return {
-        "fichiers": ", ".join(r.fichier for r in records),
-        "layouts": ", ".join(r.layout for r in records),
+        "fichiers": ", ".join(r.fichier for r in records) or "aucun",
+        "inchanges": ", ".join(inchanges) or "aucun",
+        "absents": ", ".join(absents) or "aucun",
+        "layouts": ", ".join(sorted({r.layout for r in records})) or "—",
         "lignes_lues": sum(r.lignes_lues for r in records),
         "lignes_gardees": sum(r.lignes_gardees for r in records),
         "lignes_rejetees": sum(r.lignes_rejetees for r in records),
         "colonnes_ignorees": ", ".join(sorted({c for res in results for c in res.extra_columns})) or "aucune",
-        "premiers_rejets": "\n".join(
-            m for res in results for m in res.rejets["message"].head(5)
-        ) or "aucun",
+        "premiers_rejets": "\n".join(m for res in results for m in res.rejets["message"].head(5)) or "aucun",
     }
 
 
-@dg.asset(
-    key=["raw", "rpls"],
-    partitions_def=annual_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WRITER_POOL,
-    group_name="ingestion",
-    kinds={"duckdb", "python"},
-)
-def raw_rpls(context: dg.AssetExecutionContext, observatoire: ObservatoireResource,
-             duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """RPLS dwellings of the millésime (``data_raw/rpls/rpls_AAAA.csv``), typed into ``raw.rpls``."""
-    settings = observatoire.settings()
-    records, results = [], []
-    with duckdb.get_connection() as conn:
-        for annee in years_of_keys(context.partition_keys):
-            try:
-                path = find_extract(settings.data_dir, "rpls", "rpls", str(annee))
-                result, record = ingest_file(conn, settings, "rpls", "raw.rpls", path, context.run_id)
-            except ExtractError as err:
-                raise dg.Failure(description=str(err)) from err
-            context.log.info(f"{path.name}: disposition {result.layout}, {record.lignes_gardees} lignes gardées, "
-                             f"{record.lignes_rejetees} rejetées")
-            records.append(record)
-            results.append(result)
-    return dg.MaterializeResult(metadata=_metadata(records, results))
+def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """The ingest asset of one source (``raw/<source>``), partitioned by year or by month."""
+    monthly = spec.period == "mois"
+    required = spec.source in REQUIRED_SOURCES
+
+    @dg.asset(
+        key=["raw", spec.source],
+        partitions_def=monthly_partitions if monthly else annual_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WRITER_POOL,
+        group_name="ingestion",
+        kinds={"duckdb", "python"},
+        description=f"{spec.description or spec.source} — `data_raw/{spec.file_pattern}` → `raw.{spec.source}`"
+                    f"{' (pseudonymisé : ' + ', '.join(spec.pseudonymise) + ')' if spec.pseudonymise else ''}.",
+    )
+    def _asset(context: dg.AssetExecutionContext, observatoire: ObservatoireResource,
+               duckdb: DuckDBResource) -> dg.MaterializeResult:
+        settings = observatoire.settings()
+        records, results, absents, inchanges = [], [], [], []
+        try:
+            key = pseudo_key(settings.data_dir) if spec.pseudonymise else None
+        except PseudoKeyMissing as err:
+            raise dg.Failure(description=str(err)) from err
+        with duckdb.get_connection() as conn:
+            for period in sorted(context.partition_keys):
+                path = find_extract(settings.data_dir, spec, period)
+                if path is None:
+                    if required:
+                        raise dg.Failure(description=missing_message(settings.data_dir, spec, period))
+                    absents.append(f"{spec.prefix}_{period}")
+                    continue
+                try:
+                    result, record = ingest_file(conn, settings, spec, path, period, context.run_id, key)
+                except ExtractError as err:
+                    raise dg.Failure(description=str(err)) from err
+                if record is None:
+                    inchanges.append(path.name)
+                    continue
+                context.log.info(f"{path.name}: disposition {record.layout}, {record.lignes_gardees} lignes "
+                                 f"gardées, {record.lignes_rejetees} rejetées")
+                records.append(record)
+                results.append(result)
+        if absents:
+            context.log.warning(f"{spec.source}: pas d'extrait pour {', '.join(absents)} — non renseigné.")
+        return dg.MaterializeResult(metadata=_metadata(records, results, absents, inchanges))
+
+    return _asset
+
+
+def ingest_assets() -> list[dg.AssetsDefinition]:
+    """One ingest asset per source of the layouts folder."""
+    return [build_ingest_asset(spec) for spec in all_sources()]
+
+
+# --------------------------------------------------------------------------------------------
+# Geography
+# --------------------------------------------------------------------------------------------
+
+GEO_FIELDS = {
+    "iris": {"CODE_IRIS": ("CODE_IRIS", "code_iris", "IRIS"), "NOM_IRIS": ("NOM_IRIS", "nom_iris", "LIB_IRIS"),
+             "INSEE_COM": ("INSEE_COM", "insee_com", "DEPCOM")},
+    "qpv": {"CODE_QPV": ("code_qp", "CODE_QP", "CODE_QPV", "code_qpv"), "NOM": ("lib_qp", "LIB_QP", "NOM", "nom_qp"),
+            "INSEE_COM": ("INSEE_COM", "insee_com", "code_insee")},
+}
+
+
+def read_zones(path: Path, kind: str) -> pd.DataFrame:
+    """IRIS or QPV contours, any CRS, known field names → a frame with WKB geometry in Lambert-93."""
+    frame = gpd.read_file(path)
+    if frame.crs is None:
+        raise ExtractError(f"{path.name}: pas de système de coordonnées déclaré (attendu : un .prj ou un crs).")
+    frame = frame.to_crs("EPSG:2154")
+    out = {}
+    for target, names in GEO_FIELDS[kind].items():
+        found = next((n for n in names if n in frame.columns), None)
+        if found is None:
+            raise ExtractError(f"{path.name}: champ {target} introuvable (noms connus : {', '.join(names)}).")
+        out[target] = frame[found].astype(str)
+    result = pd.DataFrame(out)
+    result["FICTIF"] = frame["FICTIF"].astype(bool) if "FICTIF" in frame.columns else False
+    result["GEOMETRY_WKB"] = shapely.to_wkb(frame.geometry.to_numpy())
+    return result
+
+
+def _geo_asset(kind: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", f"geo_{kind}"],
+        partitions_def=annual_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WRITER_POOL,
+        group_name="ingestion",
+        kinds={"duckdb", "python"},
+        description=f"Contours {kind.upper()} (`data_raw/geo/{kind}.*`, optionnels) en Lambert-93, par millésime.",
+    )
+    def _asset(context: dg.AssetExecutionContext, observatoire: ObservatoireResource,
+               duckdb: DuckDBResource) -> dg.MaterializeResult:
+        settings = observatoire.settings()
+        geo_dir = settings.data_dir / "geo"
+        path = next((geo_dir / f"{kind}{ext}" for ext in (".geojson", ".gpkg", ".shp")
+                     if (geo_dir / f"{kind}{ext}").exists()), None)
+        if path is None:
+            context.log.warning(f"pas de contours {kind} dans {geo_dir} : cartes à cette maille non renseignées.")
+            return dg.MaterializeResult(metadata={"fichier": "absent"})
+        try:
+            frame = read_zones(path, kind)
+        except ExtractError as err:
+            raise dg.Failure(description=str(err)) from err
+        _store_geo(conn_factory=duckdb, context=context, path=path, frame=frame, table=f"raw.geo_{kind}",
+                   source=f"geo_{kind}")
+        return dg.MaterializeResult(metadata={"fichier": path.name, "zones": len(frame),
+                                              "fictif": bool(frame["FICTIF"].all())})
+
+    return _asset
+
+
+def _store_geo(conn_factory: DuckDBResource, context: dg.AssetExecutionContext, path: Path, frame: pd.DataFrame,
+               table: str, source: str) -> None:
+    started = time.perf_counter()
+    with conn_factory.get_connection() as conn:
+        for key in sorted(context.partition_keys):
+            record = IngestionRecord(
+                source=source, periode=key, fichier=path.name, sha256=sha256(path), taille=path.stat().st_size,
+                layout=source, lignes_lues=len(frame), lignes_gardees=len(frame), lignes_rejetees=0,
+                duree_s=round(time.perf_counter() - started, 3), run_id=context.run_id,
+            )
+            replace_partition(conn, table, frame, {"ANNEE": int(key)}, record)
 
 
 @dg.asset(
@@ -127,15 +279,10 @@ def raw_geo_communes(context: dg.AssetExecutionContext, observatoire: Observatoi
         "CODE_INSEE": communes["CODE_INSEE"], "NOM": communes["NOM"], "FICTIF": communes["FICTIF"],
         "GEOMETRY_WKB": shapely.to_wkb(communes.geometry.to_numpy()),
     })
-    started = time.perf_counter()
-    with duckdb.get_connection() as conn:
-        for annee in years_of_keys(context.partition_keys):
-            record = IngestionRecord(
-                source="geo", periode=str(annee), fichier=path.name, sha256=sha256(path),
-                taille=path.stat().st_size, layout="communes", lignes_lues=len(communes),
-                lignes_gardees=len(communes), lignes_rejetees=0,
-                duree_s=round(time.perf_counter() - started, 3), run_id=context.run_id,
-            )
-            replace_partition(conn, "raw.geo_communes", frame, {"ANNEE": annee}, record)
+    _store_geo(duckdb, context, path, frame, "raw.geo_communes", "geo")
     return dg.MaterializeResult(metadata={"fichier": path.name, "communes": len(communes),
                                           "fictif": bool(communes["FICTIF"].all())})
+
+
+raw_geo_iris = _geo_asset("iris")
+raw_geo_qpv = _geo_asset("qpv")

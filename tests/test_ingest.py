@@ -1,0 +1,140 @@
+"""Ingestion: pseudonymisation, idempotence, atomicity, the quarantine, the sensor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.assets.ingest import ingest_file
+from pipeline.demo import DEMO_MARKER, generate
+from pipeline.sensors import changed_periods, data_raw_sensor, scan
+from pipeline.sources.extract import period_of, source_for_file
+from pipeline.sources.pseudonymise import DEMO_KEY, ENV_KEY, PseudoKeyMissing, pseudo_key, pseudonymise
+from pipeline.warehouse import connect
+
+HEADER = ("NUM_UNIQUE;DATE_DEPOT;TYPE_DEMANDE;NB_PERSONNES;NB_ENFANTS_MOINS_14;REVENU_MENSUEL;"
+          "TYPOLOGIE_SOUHAITEE\n")
+
+
+def demandes(folder: Path, rows: list[str], name: str = "demandes_2021-03.csv") -> Path:
+    path = folder / "sne" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def ingest(home, path: Path, key: bytes = b"k") -> tuple:
+    annee, mois = period_of(path)
+    period = f"{annee}" if mois is None else f"{annee}-{mois:02d}"
+    with connect(home.warehouse) as conn:
+        return ingest_file(conn, home, source_for_file(path), path, period, "run-test", key)
+
+
+def table(home, sql: str) -> list[tuple]:
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_pseudonyms_are_keyed_hashes_and_no_clear_identifier_reaches_raw(home) -> None:
+    path = demandes(home.data_dir, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2"])
+    ingest(home, path, key=b"secret")
+    stored = table(home, "select NUM_UNIQUE from raw.demandes")[0][0]
+    assert stored == pseudonymise(pd.Series(["021210000001"]), b"secret")[0]
+    assert len(stored) == 64 and "021210000001" not in stored
+    assert pseudonymise(pd.Series(["021210000001"]), b"autre")[0] != stored
+
+
+def test_key_comes_from_the_environment_the_demo_key_only_for_demo_data(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    with pytest.raises(PseudoKeyMissing, match=ENV_KEY):
+        pseudo_key(tmp_path)
+    (tmp_path / DEMO_MARKER).write_text("x", encoding="utf-8")
+    assert pseudo_key(tmp_path) == DEMO_KEY.encode()
+    monkeypatch.setenv(ENV_KEY, "cle-reelle")
+    assert pseudo_key(tmp_path) == b"cle-reelle"
+
+
+def test_same_file_twice_changes_nothing_and_a_corrected_file_replaces_its_period(home) -> None:
+    path = demandes(home.data_dir, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2",
+                                    "021210000002;2021-02-05;MUTATION;1;0;700;T9"])
+    result, record = ingest(home, path)
+    assert record.lignes_gardees == 1 and record.lignes_rejetees == 1
+    quarantined = table(home, "select ligne, colonne, regle from raw._quarantaine")
+    assert quarantined == [(3, "TYPOLOGIE_SOUHAITEE", "code_inconnu")]
+    assert (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").exists()
+    assert ingest(home, path) == (None, None)
+    assert table(home, "select count(*) from raw._ingestion")[0][0] == 1
+    # The corrected file replaces the period (rows and quarantine), in one transaction.
+    demandes(home.data_dir, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2",
+                             "021210000002;2021-02-05;MUTATION;1;0;700;T3"])
+    _, record = ingest(home, path)
+    assert record.lignes_gardees == 2
+    assert table(home, "select count(*) from raw.demandes")[0][0] == 2
+    assert table(home, "select count(*) from raw._quarantaine")[0][0] == 0
+    assert not (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").exists()
+
+
+def test_a_failed_load_leaves_the_warehouse_as_it_was(home, monkeypatch) -> None:
+    path = demandes(home.data_dir, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2"])
+    ingest(home, path)
+    before = table(home, "select * from raw.demandes order by all")
+    demandes(home.data_dir, ["021210000003;2021-01-05;EXTERNE;2;1;900;T2"])
+
+    import pipeline.warehouse as warehouse
+
+    real_log = warehouse._log
+
+    def broken_log(conn, record):
+        real_log(conn, record)
+        raise RuntimeError("disque plein")
+
+    monkeypatch.setattr(warehouse, "_log", broken_log)
+    with pytest.raises(RuntimeError):
+        ingest(home, path)
+    assert table(home, "select * from raw.demandes order by all") == before
+    assert table(home, "select count(*) from raw._ingestion")[0][0] == 1
+    assert path.read_text(encoding="utf-8").count("\n") == 2  # the raw file is untouched
+
+
+def test_reingesting_the_demo_twice_leaves_identical_counts_and_checksums(home) -> None:
+    generate(home.data_dir, years=(2020, 2020))
+    files = [p for p in sorted(home.data_dir.rglob("*.csv"))]
+    key = DEMO_KEY.encode()
+    checksums = []
+    for _ in range(2):
+        for path in files:
+            ingest(home, path, key)
+        checksums.append(table(home, """
+            select source, sum(lignes_gardees), count(*) from raw._ingestion group by source order by source"""))
+        checksums.append(table(home, "select count(*), sum(hash(NUM_UNIQUE, DATE_CAL, LOGEMENT_ID)) from raw.attributions"))
+        checksums.append(table(home, "select count(*), sum(hash(IDENT_LOGT, LOYERPRINC)) from raw.rpls"))
+    assert checksums[:3] == checksums[3:]
+    assert table(home, "select sum(lignes_rejetees) from raw._ingestion")[0][0] == 0
+
+
+def test_sensor_requests_the_periods_of_new_or_changed_files(tmp_path: Path) -> None:
+    demandes(tmp_path, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2"])
+    rpls = tmp_path / "rpls" / "rpls_2021.csv"
+    rpls.parent.mkdir()
+    rpls.write_text("DEPCOM;NBPIECE;QPV_CODE\n", encoding="utf-8")
+    (tmp_path / "rpls" / "notes.txt").write_text("ignored", encoding="utf-8")
+    first = scan(tmp_path)
+    assert set(first) == {"sne/demandes_2021-03.csv", "rpls/rpls_2021.csv"}
+    assert changed_periods({}, first) == ({"2021"}, {"2021-03"})
+    assert changed_periods(first, first) == (set(), set())
+
+    annual = dg.define_asset_job("annuel")
+    monthly = dg.define_asset_job("mensuel")
+    sensor = data_raw_sensor(annual, monthly, tmp_path)
+    with dg.instance_for_test() as instance:
+        result = sensor(dg.build_sensor_context(instance=instance))
+        assert sorted((r.job_name, r.partition_key) for r in result.run_requests) == [
+            ("annuel", "2021"), ("mensuel", "2021-03")]
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+        assert again.run_requests == []
+        assert json.loads(again.cursor) == first
