@@ -4,6 +4,7 @@
 - ``observatoire demo`` — generate the demo extracts, then run the demo year;
 - ``observatoire demo generate [--years 2016-2025] [--scale N] [--seed S]`` — generate only;
 - ``observatoire demo calibration`` — the demo's published targets vs what its files give;
+- ``observatoire validate FILE…`` — a dry run of the reader on extracts (nothing written);
 - ``observatoire ui`` — the Dagster UI on 127.0.0.1.
 """
 
@@ -194,6 +195,93 @@ def _generate(settings: Settings, years: tuple[int, int], seed: Optional[int], s
     report = generate(data_dir, years, seed if seed is not None else DEFAULT_SEED, scale=scale)
     console.print(f"Données fictives {years[0]}–{years[1]} ({scale} territoire(s)) écrites dans {data_dir} "
                   f"({len(report.files)} fichiers, {time.perf_counter() - started:.1f} s).")
+
+
+#: What ``validate`` reads when given a folder (the formats the ingestion accepts).
+VALIDATE_EXTENSIONS = (".csv", ".parquet", ".xlsx")
+#: Exit codes of ``validate``: every row kept / rows rejected / a file that cannot be read.
+VALIDE, REJETS, ILLISIBLE = 0, 1, 2
+
+
+def _extracts(paths: list[Path]) -> list[Path]:
+    """The files named, a folder standing for every extract under it (hidden folders skipped)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*")
+                          if p.is_file() and p.suffix.lower() in VALIDATE_EXTENSIONS
+                          and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        else:
+            out.append(path)
+    return out
+
+
+def validate_file(path: Path, source: Optional[str] = None, max_errors: int = 10) -> tuple[int, list[str]]:
+    """Read one extract as the ingestion would, writing nothing; return (exit code, French lines).
+
+    The code is :data:`VALIDE` when every row would be kept, :data:`REJETS` when some would go to
+    quarantine, :data:`ILLISIBLE` when the file cannot be read at all.
+    """
+    from pipeline.sources.extract import (ENCODING_NAMES, LAYOUTS_DIR, ExtractError, SourceSpec, all_sources,
+                                          period_bounds, read_extract, source_for_file)
+
+    lines = [str(path)]
+    if not path.is_file():
+        return ILLISIBLE, lines + [f"  illisible : {path} : fichier introuvable."]
+    try:
+        if source and not (LAYOUTS_DIR / source / "schema.toml").is_file():
+            known = ", ".join(s.source for s in all_sources())
+            raise ExtractError(f"source inconnue « {source} » (--source). Sources connues : {known}.")
+        spec = SourceSpec.load(source) if source else source_for_file(path)
+        periode = period_bounds(path)[2]
+        result = read_extract(path, spec)
+    except ExtractError as err:
+        return ILLISIBLE, lines + [f"  illisible : {err}"]
+    except (OSError, ValueError) as err:  # a layout file in error, a source that does not exist…
+        return ILLISIBLE, lines + [f"  illisible : {type(err).__name__} : {err}"]
+    separator = {None: "—", "\t": "tabulation"}.get(result.separator, f"« {result.separator} »")
+    lines += [
+        f"  source : {spec.source} — disposition : {result.layout} — période : {periode}",
+        f"  encodage : {ENCODING_NAMES.get(result.encoding, result.encoding)} — séparateur : {separator}",
+        f"  lignes : {result.rows_read} lue(s), {result.rows_kept} gardée(s), {result.rows_rejected} rejetée(s)",
+        f"  colonnes ignorées : {', '.join(result.extra_columns) or 'aucune'}",
+    ]
+    lines += [f"  remarque : {note}" for note in result.notes]
+    if not result.rows_rejected:
+        return VALIDE, lines + ["  → toutes les lignes seraient chargées."]
+    errors = list(result.rejets["message"])
+    shown = errors[:max_errors]
+    more = f" (les {len(shown)} premières)" if len(errors) > len(shown) else ""
+    lines.append(f"  {len(errors)} erreur(s){more} :")
+    lines += [f"    - {message}" for message in shown]
+    lines.append(f"  → {result.rows_rejected} ligne(s) seraient mises en quarantaine.")
+    return REJETS, lines
+
+
+@app.command()
+def validate(
+    files: list[Path] = typer.Argument(..., help="Extraits à contrôler (fichiers, ou dossiers parcourus)."),
+    max_errors: int = typer.Option(10, "--max", min=0, help="Nombre d'erreurs affichées par fichier."),
+    source: Optional[str] = typer.Option(None, "--source",
+                                         help="Source des fichiers (défaut : déduite du dossier et du nom)."),
+) -> None:
+    """Check extracts without loading them: source, layout, encoding, rows kept and rejected, why.
+
+    Nothing is written (no warehouse, no Dagster run). Exit 0 when every row would be kept, 1 when
+    rows would be rejected, 2 when a file cannot be read.
+    """
+    paths = _extracts(files)
+    if not paths:
+        typer.echo(f"Aucun extrait ({', '.join(VALIDATE_EXTENSIONS)}) dans {', '.join(map(str, files))}.")
+        raise typer.Exit(ILLISIBLE)
+    codes = []
+    for path in paths:
+        code, lines = validate_file(path, source, max_errors)
+        codes.append(code)
+        typer.echo("\n".join(lines))
+    typer.echo(f"Bilan : {len(paths)} fichier(s) — {codes.count(VALIDE)} sans rejet, {codes.count(REJETS)} avec "
+               f"rejets, {codes.count(ILLISIBLE)} illisible(s). Rien n'a été écrit.")
+    raise typer.Exit(max(codes))
 
 
 @app.command()

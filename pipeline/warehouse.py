@@ -137,6 +137,17 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, record: IngestionRecord, rejets
     conn.unregister("_rejets")
 
 
+def period_rows(conn: duckdb.DuckDBPyConnection, table: str, partition: dict[str, object]) -> int:
+    """How many rows ``table`` holds for one period (0 when the table does not exist yet)."""
+    schema, name = table.split(".")
+    exists = conn.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                          [schema, name]).fetchone()[0]
+    if not exists:
+        return 0
+    where = " and ".join(f'"{k}" = ?' for k in partition)
+    return conn.execute(f"select count(*) from {table} where {where}", list(partition.values())).fetchone()[0]
+
+
 def last_ingestion(conn: duckdb.DuckDBPyConnection, source: str, periode: str) -> tuple[str, str] | None:
     """(file SHA-256, layout SHA-256) of the last ingestion of (source, period), if any."""
     exists = conn.execute(

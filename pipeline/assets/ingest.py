@@ -28,7 +28,7 @@ from pipeline.settings import WRITER_POOL, Settings
 from pipeline.sources.extract import LAYOUTS_DIR, ExtractError, ReadResult, SourceSpec, all_sources, read_extract
 from pipeline.sources.geo import find_communes_file, read_communes
 from pipeline.sources.pseudonymise import PseudoKeyMissing, pseudo_key, pseudonymise
-from pipeline.warehouse import IngestionRecord, last_ingestion, replace_partition, sha256
+from pipeline.warehouse import IngestionRecord, last_ingestion, period_rows, replace_partition, sha256
 
 EXTENSIONS = (".csv", ".parquet", ".xlsx")
 #: Sources without which the annual job cannot produce its atlas; the others may be missing for a
@@ -102,6 +102,13 @@ def ingest_file(conn, settings: Settings, spec: SourceSpec, path: Path, period: 
     if last_ingestion(conn, spec.source, period) == (file_sha, layouts_sha):
         return None, None
     result = read_extract(path, spec)
+    held = period_rows(conn, f"raw.{spec.source}", partition_of(period))
+    if result.rows_kept == 0 and held:
+        # An export cut after its header, or whose every line is wrong, must not wipe a period.
+        raise ExtractError(
+            f"{path.name}: aucune ligne à charger ({result.rows_read} lue(s), {result.rows_rejected} rejetée(s)) ; "
+            f"la période {period} garde les {held} lignes déjà chargées. Attendu : l'export complet de la "
+            f"période — voir « observatoire validate {path} ».")
     data = pseudonymised(result, spec, key)
     record = IngestionRecord(
         source=spec.source, periode=period, fichier=path.name, sha256=file_sha, taille=path.stat().st_size,

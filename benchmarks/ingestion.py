@@ -1,0 +1,80 @@
+"""Ingestion benchmark: read, check, pseudonymise and load every extract of a folder; print figures.
+
+    .venv/bin/python benchmarks/ingestion.py --data-dir /tmp/demo --years 2021-2021
+    .venv/bin/python benchmarks/ingestion.py --data-dir /tmp/national --years 2021-2021
+
+Loads into a fresh warehouse (under a temporary home, removed after) through the same ``ingest_file`` the Dagster
+assets call, so the figures are those of a real run minus Dagster's own overhead. Prints, per
+source, files, rows read / kept / rejected, seconds and rows per second, then the total and the peak
+memory (max RSS) of the process. The demo key pseudonymises (the demo marker is required).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.assets.ingest import EXTENSIONS, ingest_file  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+from pipeline.sources.extract import ExtractError, period_of, source_for_file  # noqa: E402
+from pipeline.sources.pseudonymise import pseudo_key  # noqa: E402
+from pipeline.warehouse import connect  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--years", default=None, help="AAAA-AAAA (défaut : toutes)")
+    args = parser.parse_args()
+    first, last = (int(y) for y in args.years.split("-")) if args.years else (0, 9999)
+    home = Path(tempfile.mkdtemp(prefix="bench_ingestion_"))
+    os.environ["OBSERVATOIRE_HOME"] = str(home)
+    os.environ["OBSERVATOIRE_DATA_DIR"] = str(args.data_dir.resolve())
+    settings = Settings.from_env().activate()
+    key = pseudo_key(settings.data_dir)
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
+    started = time.perf_counter()
+    with connect(settings.warehouse) as conn:
+        for path in sorted(settings.data_dir.rglob("*")):
+            if path.suffix.lower() not in EXTENSIONS or "geo" in path.relative_to(settings.data_dir).parts:
+                continue
+            try:
+                spec = source_for_file(path)
+                annee, mois = period_of(path)
+            except ExtractError as err:
+                print(f"ignoré : {err}")
+                continue
+            if not first <= annee <= last:
+                continue
+            period = f"{annee}" if mois is None else f"{annee}-{mois:02d}"
+            t = time.perf_counter()
+            _, record = ingest_file(conn, settings, spec, path, period, "benchmark", key)
+            line = totals[spec.source]
+            line[0] += 1
+            line[1] += record.lignes_lues
+            line[2] += record.lignes_gardees
+            line[3] += record.lignes_rejetees
+            line[4] += time.perf_counter() - t
+    elapsed = time.perf_counter() - started
+    print(f"{'source':<16}{'fichiers':>9}{'lues':>12}{'gardées':>12}{'rejetées':>10}{'s':>9}{'lignes/s':>11}")
+    for source, (files, read, kept, rejected, seconds) in sorted(totals.items()):
+        print(f"{source:<16}{files:>9}{read:>12,}{kept:>12,}{rejected:>10,}{seconds:>9.1f}{read / max(seconds, 1e-9):>11,.0f}")
+    rows = sum(v[1] for v in totals.values())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"total : {sum(v[0] for v in totals.values())} fichiers, {rows:,} lignes en {elapsed:.1f} s "
+          f"({rows / elapsed:,.0f} lignes/s) ; mémoire max {rss:,.0f} Mo ; entrepôt {settings.warehouse} "
+          f"({settings.warehouse.stat().st_size / 1e6:,.0f} Mo)")
+    shutil.rmtree(home)
+
+
+if __name__ == "__main__":
+    main()
