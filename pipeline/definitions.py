@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.assets.atlas import atlas_parc_social
 from pipeline.assets.dbt import build_dbt_assets, manifest_path
+from pipeline.assets.exports import build_exports_asset
 from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
 from pipeline.assets.quality import gx_checks
 from pipeline.partitions import annual_partitions, monthly_partitions
@@ -45,7 +46,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ANNUAL_JOB,
         selection=dg.AssetSelection.all() - monthly_selection,
         partitions_def=annual_partitions,
-        description="Le pipeline complet d'une année : ingestion, dbt, contrôles qualité, atlas.",
+        description="Le pipeline complet d'une année : ingestion, dbt, contrôles qualité, atlas, exports.",
     )
     monthly_job = dg.define_asset_job(
         MONTHLY_JOB,
@@ -54,7 +55,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="L'ingestion des extraits mensuels (demandes, examens en CALEOL).",
     )
     return dg.Definitions(
-        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, atlas_parc_social],
+        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, atlas_parc_social,
+                build_exports_asset(dbt_defs)],
         asset_checks=gx_checks,
         jobs=[annual_job, monthly_job],
         schedules=[annual_schedule(annual_job)],

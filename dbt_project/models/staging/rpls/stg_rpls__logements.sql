@@ -40,6 +40,8 @@ renamed as (
         source."SURFMODE"                                   as surface_loyer,
         source."MODESURF"                                   as mode_surface,
         source."MODE"                                       as mode_occupation,
+        -- MODE 1 = loué (the base of the rent tables)
+        source."MODE" = '1'                                 as est_loue,
         source."CONTINGENT"                                 as contingent,
         source."RESIDENCE_ID"                               as residence_id,
         source."X"                                          as x,

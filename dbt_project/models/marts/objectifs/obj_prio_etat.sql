@@ -1,0 +1,48 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='annee') }}
+
+-- OBJ_PRIO_ETAT (indicators.md, section A): on the État contingent (ETAT_PRIORITAIRES), every
+-- attribution goes to a household reconnu prioritaire (DALO or PDALHPD label). Base: attributions
+-- prononcées in CALEOL, refusals included, inside the flux base; per bailleur and in total.
+with
+
+attributions as (
+    select * from {{ ref('int_attributions_qualifiees') }}
+    {{ annee_filter() }}
+),
+
+objectif as (
+    select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_PRIO_ETAT'
+),
+
+base as (
+    select * from attributions
+    where est_prononcee and dans_flux and reservataire = 'ETAT_PRIORITAIRES'
+),
+
+comptes as (
+    select
+        annee,
+        case when grouping(bailleur) = 1 then 'TOTAL' else bailleur end      as bailleur,
+        count(*) filter (where est_prioritaire)                              as numerateur,
+        count(*)                                                             as denominateur
+    from base
+    group by grouping sets ((annee, bailleur), (annee))
+),
+
+final as (
+    select
+        comptes.annee,
+        comptes.bailleur,
+        comptes.numerateur,
+        comptes.denominateur,
+        {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
+        objectif.cible,
+        {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
+        -- institutional table (by bailleur): published as counts
+        false                                                                as secret,
+        'Fichier partagé ' || comptes.annee                                  as source
+    from comptes
+    left join objectif on true
+)
+
+select * from final

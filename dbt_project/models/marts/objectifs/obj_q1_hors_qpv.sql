@@ -1,0 +1,57 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='annee') }}
+
+-- OBJ_Q1_HORS_QPV (indicators.md, section A): 25 % of the attributions hors QPV go to 1st-quartile
+-- households or to households relogés ANRU (whatever their income). Base: baux signés (attributions
+-- prononcées followed by a signed lease) hors QPV, mutations included, in or out of the flux base;
+-- per bailleur and in total.
+with
+
+attributions as (
+    select * from {{ ref('int_attributions_qualifiees') }}
+    {{ annee_filter() }}
+),
+
+objectif as (
+    select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_Q1_HORS_QPV'
+),
+
+base as (
+    select * from attributions
+    where est_bail_signe and not est_qpv
+),
+
+comptes as (
+    select
+        annee,
+        case when grouping(bailleur) = 1 then 'TOTAL' else bailleur end      as bailleur,
+        -- an ANRU relogement qualifies whatever its income; an unknown quartile (income or
+        -- thresholds missing) does not
+        count(*) filter (where est_q1 or est_anru)                           as numerateur,
+        count(*)                                                             as denominateur,
+        -- the two parts of the numerator, as the CIA's table prints them
+        count(*) filter (where est_q1 and not est_anru)                      as dont_q1_hors_anru,
+        count(*) filter (where est_anru)                                     as dont_anru
+    from base
+    group by grouping sets ((annee, bailleur), (annee))
+),
+
+final as (
+    select
+        comptes.annee,
+        comptes.bailleur,
+        comptes.numerateur,
+        comptes.denominateur,
+        {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
+        objectif.cible,
+        {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
+        -- institutional table (by bailleur): published as counts
+        false                                                                as secret,
+        'Fichier partagé ' || comptes.annee                                  as source,
+        -- not published: the detail of the numerator for the atlas's section-A table
+        comptes.dont_q1_hors_anru,
+        comptes.dont_anru
+    from comptes
+    left join objectif on true
+)
+
+select * from final

@@ -1,0 +1,429 @@
+"""The publication layer: the disclosure rule (indicators.md, section F) and the exports (section E).
+
+The frames and warehouses are hand-made; every expected cell below was worked out by hand from the
+rule as written in pipeline/publication/secret.py and docs/indicateurs.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.assets.atlas import atlas_metadata
+from pipeline.assets.exports import EXPORTS_KEY, build_exports_asset
+from pipeline.definitions import ANNUAL_JOB, build_definitions
+from pipeline.demo import DEMO_MARKER
+from pipeline.partitions import annual_partitions
+from pipeline.publication import exports
+from pipeline.publication.catalogue import Catalogue, Indicateur
+from pipeline.publication.exports import (MENTION_DEMO, ExportError, exporter_annee, verifier_sans_pseudonyme)
+from pipeline.publication.secret import appliquer_secret, motif_sensible
+from pipeline.resources import ObservatoireResource
+from pipeline.warehouse import IngestionRecord, replace_partition
+
+T = "TOTAL"
+
+
+def indicateur(code: str, dimensions: tuple[str, ...], famille: str = "suivi", unite: str = "nombre",
+               granularite_fine: bool = False, motifs_sensibles: bool = False, source: tuple[str, ...] = ("attributions",),
+               statut: str = "disponible", evolution: bool = False, colonnes: dict | None = None,
+               modele: str | None = None) -> Indicateur:
+    return Indicateur(code=code, libelle=f"Libellé de {code}", famille=famille, definition=f"Définition de {code}.",
+                      unite=unite, source=source, modele=modele or code, dimensions=dimensions,
+                      granularite_fine=granularite_fine, motifs_sensibles=motifs_sensibles, saisie=None,
+                      evolution=evolution, section_atlas=10, statut=statut, colonnes=colonnes or {})
+
+
+def table(dimensions: tuple[str, ...], lignes: list[tuple], figures=("numerateur", "denominateur", "valeur"),
+          annee: int = 2021) -> pd.DataFrame:
+    frame = pd.DataFrame(lignes, columns=[*dimensions, *figures])
+    frame.insert(0, "annee", annee)
+    return frame
+
+
+def secrets(frame: pd.DataFrame, cle: str) -> dict:
+    return dict(zip(frame[cle], frame["secret"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Disclosure rule
+# ---------------------------------------------------------------------------------------------
+
+RESIDENCES = indicateur("ind_res", ("residence",), granularite_fine=True)
+
+
+def test_a_single_masked_cell_gets_a_second_one():
+    frame = table(("residence",), [
+        ("R0", 0, 0, 0),      # no household: published, and never chosen as the second cell
+        ("R1", 4, 8, 4),      # fewer than 11: masked
+        ("R2", 12, 40, 12),   # the smallest other member by numerateur: masked (secondary)
+        ("R3", 15, 20, 15),
+        ("R4", 30, 60, 30),
+        (T, 61, 128, 61),
+    ])
+    out = appliquer_secret(frame, RESIDENCES)
+    assert secrets(out, "residence") == {"R0": False, "R1": True, "R2": True, "R3": False, "R4": False, T: False}
+    masked = out[out["secret"]]
+    assert masked[["numerateur", "denominateur", "valeur"]].isna().all().all()
+    assert out.set_index("residence").loc["R3", "numerateur"] == 15  # the others are untouched
+    assert "secret" not in frame  # the input is not modified
+
+
+def test_two_masked_cells_need_no_third():
+    frame = table(("residence",), [("R1", 4, 8, 4), ("R2", 3, 6, 3), ("R3", 15, 20, 15), ("R4", 30, 60, 30),
+                                   (T, 52, 94, 52)])
+    out = appliquer_secret(frame, RESIDENCES)
+    assert secrets(out, "residence") == {"R1": True, "R2": True, "R3": False, "R4": False, T: False}
+
+
+def test_the_total_row_is_never_the_only_other_masked_cell():
+    # the mart declares its total secret: the single masked member still gets a partner
+    frame = table(("residence",), [("R1", 4, 8, 4), ("R2", 12, 40, 12), ("R3", 15, 20, 15), (T, 31, 68, 31)])
+    frame["secret"] = [False, False, False, True]
+    out = appliquer_secret(frame, RESIDENCES)
+    assert secrets(out, "residence") == {"R1": True, "R2": True, "R3": False, T: True}
+    # a group whose only member is masked: the total would give it away, so the total is masked
+    motifs = indicateur("ind_motifs", ("motif",), motifs_sensibles=True, source=("syplo",))
+    frame = table(("motif",), [("G_VIOLENCES", 4, 40, 4), (T, 4, 40, 4)])
+    assert secrets(appliquer_secret(frame, motifs), "motif") == {"G_VIOLENCES": True, T: True}
+
+
+def test_nothing_is_masked_when_every_count_reaches_11():
+    frame = table(("residence",), [("R1", 11, 11, 11), ("R2", 0, 25, 0), ("R3", 40, 90, 40), (T, 51, 126, 51)])
+    out = appliquer_secret(frame, RESIDENCES)
+    assert not out["secret"].any()
+    pd.testing.assert_frame_equal(out.drop(columns="secret"), frame)
+
+
+def test_fragility_class_hidden_under_11_surveyed_households():
+    fragilite = indicateur("fragilite_iris", ("commune", "iris"), famille="fragilite", unite="part",
+                           granularite_fine=True, source=("ops",))
+    figures = ("c1", "c2", "c3", "nb_criteres", "classe", "nb_menages")
+    frame = table(("commune", "iris"), [
+        ("21231", "212310101", 0.5, 0.6, 0.1, 2, "fragile", 8),
+        ("21231", "212310102", 0.2, 0.3, 0.1, 0, "non fragile", 25),
+        ("21231", "212310103", None, None, None, None, None, 0),
+    ], figures=figures)
+    out = appliquer_secret(frame, fragilite).set_index("iris")
+    assert list(out["secret"]) == [True, False, True]
+    assert out.loc["212310101", list(figures)].isna().all()
+    assert out.loc["212310102", "classe"] == "non fragile" and out.loc["212310102", "nb_menages"] == 25
+
+
+def test_sensitive_motifs_masked_at_any_geography_institutional_tables_never():
+    motifs = indicateur("ind_26", ("motif",), motifs_sensibles=True, source=("syplo",))
+    frame = table(("motif",), [
+        ("DALO", 3, 60, 3),             # small, but not a sensitive motif
+        ("G_VIOLENCES", 4, 60, 4),      # sensitive and small: masked
+        ("H_PROSTITUTION", 0, 60, 0),   # sensitive, but zero households
+        ("C_DEFAVORISE", 25, 60, 25),
+        ("A_HANDICAP", 28, 60, 28),
+        (T, 60, 60, 60),
+    ])
+    out = appliquer_secret(frame, motifs)
+    # secondary: the smallest non-zero other member by numerateur is DALO (3)
+    assert secrets(out, "motif") == {"DALO": True, "G_VIOLENCES": True, "H_PROSTITUTION": False,
+                                     "C_DEFAVORISE": False, "A_HANDICAP": False, T: False}
+    assert [m for m in ("G_VIOLENCES", "A_HANDICAP", "L_EXPULSION", "I_TRAITE", "VIOLENCES", "HANDICAP")
+            if not motif_sensible(m)] == []
+    assert not any(map(motif_sensible, ("DALO", "C_DEFAVORISE", "LOYER_TROP_CHER", None)))
+    par_bailleur = indicateur("ind_23", ("bailleur",))
+    frame = table(("bailleur",), [("ICF", 2, 2, 2), ("GDH", 40, 40, 40), (T, 42, 42, 42)])
+    assert not appliquer_secret(frame, par_bailleur)["secret"].any()
+
+
+def test_secondary_suppression_propagates_across_dimensions():
+    croise = indicateur("ind_x", ("iris", "quartile"), granularite_fine=True)
+    frame = table(("iris", "quartile"), [
+        ("I1", "Q1", 3, 3, 3), ("I1", "Q2", 20, 20, 20), ("I1", "Q3", 30, 30, 30), ("I1", T, 53, 53, 53),
+        ("I2", "Q1", 30, 30, 30), ("I2", "Q2", 50, 50, 50), ("I2", "Q3", 40, 40, 40), ("I2", T, 120, 120, 120),
+        (T, "Q1", 33, 33, 33), (T, "Q2", 70, 70, 70), (T, "Q3", 70, 70, 70), (T, T, 173, 173, 173),
+    ])
+    out = appliquer_secret(frame, croise)
+    masked = {(i, q) for i, q, s in zip(out["iris"], out["quartile"], out["secret"]) if s}
+    # (I1,Q1) alone in column Q1 → (I2,Q1); alone in row I1 → (I1,Q2); (I2,Q1) alone in row I2 → (I2,Q3);
+    # then (I1,Q2) is alone in column Q2 → (I2,Q2), and (I2,Q3) alone in column Q3 → (I1,Q3)
+    assert masked == {(i, q) for i in ("I1", "I2") for q in ("Q1", "Q2", "Q3")}
+    assert not out[(out["iris"] == T) | (out["quartile"] == T)]["secret"].any()
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports
+# ---------------------------------------------------------------------------------------------
+
+REFUS = indicateur("ind_refus", ("bailleur", "residence"), granularite_fine=True)
+PARC = indicateur("diag_parc", ("commune",), famille="diagnostic", unite="part", source=("rpls",),
+                  modele="parc_commune", colonnes={"numerateur": "logements_qpv", "denominateur": "logements",
+                                                   "valeur": "part_qpv"})
+SANS_SOURCE = indicateur("ind_ops", ("commune",), source=("ops",))
+A_CONSTRUIRE = indicateur("ind_futur", ("commune",), statut="a_construire")
+SANS_MART = indicateur("ind_sans_mart", ("commune",))
+VIDE = indicateur("ind_vide", ("commune",))
+
+
+def catalogue(*entrees: Indicateur) -> Catalogue:
+    return Catalogue(chemin=Path("catalogue-de-test.yaml"), indicateurs=tuple(entrees), marts_hors_catalogue={})
+
+
+def ingerer(conn: duckdb.DuckDBPyConnection, source: str, periode: str) -> None:
+    """An ingestion as the ingest assets record it (raw.<source> + raw._ingestion)."""
+    annee, _, mois = periode.partition("-")
+    partition = {"ANNEE": int(annee), **({"MOIS": int(mois)} if mois else {})}
+    record = IngestionRecord(source=source, periode=periode, fichier=f"{source}_{periode}.csv", sha256="0" * 8,
+                             taille=1, layout="test", lignes_lues=1, lignes_gardees=1, lignes_rejetees=0,
+                             duree_s=0.0, run_id="test")
+    replace_partition(conn, f"raw.{source}", pd.DataFrame({"X": [1]}), partition, record)
+
+
+def entrepot(chemin: Path, marts: dict[str, pd.DataFrame], periodes: list[tuple[str, str]]) -> Path:
+    conn = duckdb.connect(str(chemin))
+    conn.execute("create schema if not exists marts")
+    for nom, frame in marts.items():
+        conn.register("_frame", frame)
+        conn.execute(f"create or replace table marts.{nom} as select * from _frame")
+        conn.unregister("_frame")
+    for source, periode in periodes:
+        ingerer(conn, source, periode)
+    conn.close()
+    return chemin
+
+
+def mart(dimensions: tuple[str, ...], lignes: list[tuple], figures=("numerateur", "denominateur", "valeur"),
+         annee: int = 2021, source: str = "Fichier partagé 2021") -> pd.DataFrame:
+    frame = table(dimensions, lignes, figures, annee)
+    frame["libelle_en_plus"] = "pas publié"  # a mart column outside the published ones
+    frame["secret"] = False
+    frame["source"] = source
+    return frame
+
+
+MART_REFUS = pd.concat([
+    mart(("bailleur", "residence"), [
+        ("ORVITIS", "R4", 20, 50, 20), ("GDH", T, 30, 84, 30), ("GDH", "R3", 15, 30, 15), (T, T, 50, 134, 50),
+        ("GDH", "R1", 3, 14, 3), ("ORVITIS", T, 20, 50, 20), ("GDH", "R2", 12, 40, 12),
+    ]),
+    mart(("bailleur", "residence"), [("GDH", "R1", 40, 40, 40), (T, T, 40, 40, 40)], annee=2020),
+])
+MART_PARC = mart(("commune",), [("21231", 5, 40, 0.125), ("21166", 0, 0, None)],
+                 figures=("logements_qpv", "logements", "part_qpv"), source="RPLS 2021")
+
+CSV_REFUS = """\
+annee,bailleur,residence,numerateur,denominateur,valeur,secret
+2021,GDH,R1,s,s,s,true
+2021,GDH,R2,s,s,s,true
+2021,GDH,R3,15,30,15,false
+2021,GDH,TOTAL,30,84,30,false
+2021,ORVITIS,R4,20,50,20,false
+2021,ORVITIS,TOTAL,20,50,20,false
+2021,TOTAL,TOTAL,50,134,50,false
+"""
+CSV_PARC = """\
+annee,commune,numerateur,denominateur,valeur,secret
+2021,21166,0,0,,false
+2021,21231,5,40,0.125,false
+"""
+
+
+def estampille(demo: bool = True) -> dict:
+    return atlas_metadata(2021, "0123456789abcdef", demo, "abc1234567+dirty", datetime(2026, 11, 30, 14, 5))
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return entrepot(tmp_path / "w.duckdb",
+                    {"ind_refus": MART_REFUS, "parc_commune": MART_PARC,
+                     "ind_ops": mart(("commune",), [("21231", 4, 4, 4)]),
+                     "ind_futur": mart(("commune",), [("21231", 4, 4, 4)]),
+                     "ind_vide": mart(("commune",), [("21231", 4, 4, 4)], annee=2020)},
+                    [("attributions", "2021-01"), ("attributions", "2021-02"), ("rpls", "2021"), ("rpls", "2020"),
+                     ("ops", "2020")])
+
+
+CATALOGUE = catalogue(REFUS, PARC, SANS_SOURCE, A_CONSTRUIRE, SANS_MART, VIDE)
+
+
+def test_exports_write_exact_csv_with_masked_cells(warehouse, tmp_path):
+    publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
+    dossier = tmp_path / "out" / "2021" / "indicateurs"
+    assert publication.dossier == dossier
+    assert (dossier / "ind_refus.csv").read_text(encoding="utf-8") == CSV_REFUS
+    assert (dossier / "diag_parc.csv").read_text(encoding="utf-8") == CSV_PARC  # mapped columns, counts kept
+    assert publication.publies == ("ind_refus", "diag_parc") and publication.cellules_masquees == 2
+
+
+def test_indicators_without_data_are_non_renseigne_never_zeros(warehouse, tmp_path):
+    publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
+    dossier = publication.dossier
+    assert sorted(p.name for p in dossier.glob("*.csv")) == ["_non_renseignes.csv", "diag_parc.csv", "ind_refus.csv"]
+    with (dossier / "_non_renseignes.csv").open(encoding="utf-8") as handle:
+        lignes = list(csv.DictReader(handle))
+    raisons = {ligne["code"]: ligne["raison"] for ligne in lignes}
+    assert list(raisons) == ["ind_ops", "ind_futur", "ind_sans_mart", "ind_vide"]
+    assert "ops" in raisons["ind_ops"] and "2021" in raisons["ind_ops"]
+    assert "a_construire" in raisons["ind_futur"]
+    assert "marts.ind_sans_mart" in raisons["ind_sans_mart"]
+    assert "aucune ligne pour 2021" in raisons["ind_vide"]
+    assert {ligne["annee"] for ligne in lignes} == {"2021"}
+    feuille = load_workbook(publication.classeur)["Lisez-moi"]
+    texte = [str(c) for ligne in feuille.iter_rows(values_only=True) for c in ligne if c is not None]
+    assert all(code in texte for code in raisons)
+    assert any("ops" in t and "2021" in t for t in texte)
+
+
+def test_workbook_has_a_stamped_readme_then_one_sheet_per_code(warehouse, tmp_path):
+    publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
+    classeur = load_workbook(publication.classeur)
+    assert publication.classeur.name == "indicateurs_242100410_2021.xlsx"
+    assert classeur.sheetnames == ["Lisez-moi", "ind_refus", "diag_parc"]
+    lisez_moi = [c for ligne in classeur["Lisez-moi"].iter_rows(values_only=True) for c in ligne if c is not None]
+    for attendu in (MENTION_DEMO, "0123456789abcdef", "abc1234567+dirty", "30/11/2026 14:05", "2021-01 à 2021-02 (2 mois)"):
+        assert attendu in lisez_moi
+    lignes = list(classeur["ind_refus"].iter_rows(values_only=True))
+    assert lignes[0] == ("annee", "bailleur", "residence", "numerateur", "denominateur", "valeur", "secret")
+    assert lignes[1] == (2021, "GDH", "R1", "s", "s", "s", True)
+    assert lignes[3] == (2021, "GDH", "R3", 15, 30, 15, False)
+    assert list(classeur["diag_parc"].iter_rows(values_only=True))[1:] == [(2021, "21166", 0, 0, None, False),
+                                                                          (2021, "21231", 5, 40, 0.125, False)]
+
+
+def test_folder_metadata_stamps_every_file(warehouse, tmp_path):
+    publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
+    meta = json.loads((publication.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
+    assert meta["mention"] == MENTION_DEMO and meta["donnees_fictives"] is True
+    assert meta["run_id"] == "0123456789abcdef" and meta["version_du_code"] == "abc1234567+dirty"
+    assert meta["sources"]["rpls"] == "2021" and meta["sources"]["attributions"] == "2021-01 à 2021-02 (2 mois)"
+    assert "absente" in meta["sources"]["ops"]  # ingested for 2020 only
+    fichiers = {f["fichier"]: f for f in meta["fichiers"]}
+    assert set(fichiers) == {p.name for p in publication.dossier.iterdir()} - {"_metadonnees.json"}
+    for nom, entree in fichiers.items():
+        assert entree["sha256"] == hashlib.sha256((publication.dossier / nom).read_bytes()).hexdigest()
+    assert fichiers["ind_refus.csv"]["source"] == ["Fichier partagé 2021"]
+    assert fichiers["ind_refus.csv"]["cellules_masquees"] == 2
+    reel = exporter_annee(warehouse, 2021, tmp_path / "reel", estampille(demo=False), "242100410", CATALOGUE)
+    meta = json.loads((reel.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
+    assert meta["mention"] is None and meta["donnees_fictives"] is False
+
+
+def test_evolution_indicators_carry_the_previous_year(tmp_path):
+    evolution = indicateur("ind_evol", ("bailleur",), evolution=True)
+    chemin = entrepot(tmp_path / "w.duckdb", {"ind_evol": pd.concat([
+        mart(("bailleur",), [("GDH", 40, 40, 40)], annee=2021), mart(("bailleur",), [("GDH", 30, 30, 30)], annee=2020),
+        mart(("bailleur",), [("GDH", 20, 20, 20)], annee=2019)])}, [("attributions", "2021-06")])
+    publication = exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", catalogue(evolution))
+    assert (publication.dossier / "ind_evol.csv").read_text(encoding="utf-8") == (
+        "annee,bailleur,numerateur,denominateur,valeur,secret\n2020,GDH,30,30,30,false\n2021,GDH,40,40,40,false\n")
+
+
+def test_a_mart_without_figures_for_the_year_is_non_renseigne_with_its_reason(tmp_path):
+    saisie = indicateur("ind_saisie", ("mesure",), source=("rpls",))
+    partiel = indicateur("ind_partiel", ("indicateur",), source=("rpls",))
+    vide = mart(("mesure",), [("accedants", None, None, None), ("logements", None, None, None)])
+    vide["raison"] = "non renseigné : saisie absente"
+    demi = mart(("indicateur",), [("ind_05", None, None, None), ("ind_25", 1, 1, 1)])
+    demi["raison"] = ["non renseigné : source absente (ops)", None]
+    chemin = entrepot(tmp_path / "w.duckdb", {"ind_saisie": vide, "ind_partiel": demi}, [("rpls", "2021")])
+    publication = exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", catalogue(saisie, partiel))
+    assert [(a.code, a.raison) for a in publication.non_renseignes] == [("ind_saisie", "non renseigné : saisie absente")]
+    assert (publication.dossier / "ind_partiel.csv").read_text(encoding="utf-8") == (
+        "annee,indicateur,numerateur,denominateur,valeur,secret\n2021,ind_05,,,,false\n2021,ind_25,1,1,1,false\n")
+    meta = json.loads((publication.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
+    assert meta["fichiers"][0]["chiffres_absents"] == ["non renseigné : source absente (ops)"]
+
+
+def test_no_published_file_carries_a_pseudonym(tmp_path):
+    pseudo = hashlib.sha256(b"0210120001234").hexdigest()
+    with pytest.raises(ExportError, match="pseudonym"):
+        verifier_sans_pseudonyme(pd.DataFrame({"annee": [2021], "residence": [pseudo]}), "ind_refus")
+    with pytest.raises(ExportError, match="NUM_UNIQUE"):
+        verifier_sans_pseudonyme(pd.DataFrame({"annee": [2021], "NUM_UNIQUE": ["x"]}), "ind_refus")
+    verifier_sans_pseudonyme(pd.DataFrame({"annee": [2021], "residence": ["R1"], "valeur": [0.5]}), "ind_refus")
+    # end to end: a mart that leaks a pseudonym in a dimension stops the publication
+    chemin = entrepot(tmp_path / "w.duckdb", {"ind_refus": mart(("bailleur", "residence"), [("GDH", pseudo, 40, 40, 40)])},
+                      [("attributions", "2021-01")])
+    with pytest.raises(ExportError, match="pseudonym"):
+        exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", catalogue(REFUS))
+    assert not (tmp_path / "out" / "2021" / "indicateurs").exists()
+
+
+def test_a_mart_without_a_published_column_is_an_error_naming_it(tmp_path):
+    chemin = entrepot(tmp_path / "w.duckdb", {"parc_commune": MART_PARC.drop(columns="logements")},
+                      [("rpls", "2021")])
+    with pytest.raises(ExportError, match=r"marts\.parc_commune.*denominateur \(colonne 'logements' du mart\)"):
+        exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", catalogue(PARC))
+
+
+def test_publication_is_atomic_and_archives_the_previous_folder(warehouse, tmp_path, monkeypatch):
+    sortie = tmp_path / "out"
+    premiere = exporter_annee(warehouse, 2021, sortie, estampille(), "242100410", CATALOGUE)
+    avant = {p.name: p.read_bytes() for p in premiere.dossier.iterdir()}
+
+    def en_panne(*args, **kwargs):
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(exports, "ecrire_classeur", en_panne)
+    with pytest.raises(OSError, match="disque plein"):
+        exporter_annee(warehouse, 2021, sortie, estampille(), "242100410", CATALOGUE)
+    assert {p.name: p.read_bytes() for p in premiere.dossier.iterdir()} == avant  # previous folder intact
+    assert sorted(p.name for p in (sortie / "2021").iterdir()) == ["indicateurs"]  # no temp folder, no archive
+
+    monkeypatch.undo()
+    seconde = exporter_annee(warehouse, 2021, sortie, estampille(), "242100410", CATALOGUE)
+    assert seconde.archive is not None and seconde.archive.parent == sortie / "2021" / "archives"
+    assert {p.name: p.read_bytes() for p in seconde.archive.iterdir()} == avant
+    assert (seconde.dossier / "ind_refus.csv").read_text(encoding="utf-8") == CSV_REFUS
+
+
+# ---------------------------------------------------------------------------------------------
+# The Dagster asset
+# ---------------------------------------------------------------------------------------------
+
+def test_exports_asset_follows_the_catalogue_marts_in_the_annual_job(home):
+    defs = build_definitions(home)
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(EXPORTS_KEY).parent_keys
+    assert dg.AssetKey(["parc_par_commune"]) in parents
+    assert dg.AssetKey(["geo_communes"]) not in parents  # outside the catalogue
+    assert EXPORTS_KEY in defs.resolve_job_def(ANNUAL_JOB).asset_layer.selected_asset_keys
+    asset = next(a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and EXPORTS_KEY in a.keys)
+    assert asset.partitions_def == annual_partitions and asset.node_def.pool is None  # a reader
+
+
+def _upstream(passes: bool):
+    @dg.asset(key=["ind_refus"], partitions_def=annual_partitions)
+    def ind_refus() -> None:
+        return None
+
+    @dg.asset_check(asset=ind_refus, blocking=True)
+    def controle() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=passes, severity=dg.AssetCheckSeverity.ERROR)
+
+    return ind_refus, controle
+
+
+@pytest.mark.parametrize("passes", [True, False])
+def test_the_asset_publishes_only_after_its_marts_pass_their_blocking_checks(home, passes):
+    entrepot(home.warehouse, {"ind_refus": MART_REFUS}, [("attributions", "2021-03")])
+    (home.data_dir).mkdir(parents=True, exist_ok=True)
+    (home.data_dir / DEMO_MARKER).write_text("fictif")
+    amont, controle = _upstream(passes)
+    asset = build_exports_asset([amont], catalogue(REFUS))
+    result = dg.materialize([amont, controle, asset], partition_key="2021", raise_on_error=False,
+                            resources={"observatoire": ObservatoireResource.from_settings(home)})
+    dossier = home.output_dir / "2021" / "indicateurs"
+    if passes:
+        assert result.success
+        assert (dossier / "ind_refus.csv").read_text(encoding="utf-8") == CSV_REFUS
+        meta = json.loads((dossier / "_metadonnees.json").read_text(encoding="utf-8"))
+        assert meta["mention"] == MENTION_DEMO and meta["run_id"] == result.run_id
+    else:
+        assert not dossier.exists()
+        assert EXPORTS_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
