@@ -80,6 +80,10 @@ class Settings:
             "DAGSTER_HOME": str(self.dagster_home),
             "DAGSTER_DISABLE_TELEMETRY": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            # A dbt test runs in the op that builds the last of its parents: with dbt's default
+            # (eager), the staging op would also run a mart's relationship test to a seed before the
+            # mart exists. dagster-dbt reads this variable as the user's choice.
+            "DBT_INDIRECT_SELECTION": "buildable",
             "DO_NOT_TRACK": "1",
             "GX_ANALYTICS_ENABLED": "False",
             "MPLCONFIGDIR": str(self.cache_dir / "matplotlib"),
