@@ -1,8 +1,8 @@
 """Quality gates: Great Expectations suites as blocking Dagster asset checks.
 
 Each suite in ``expectations/`` is named after the table it guards. The check reads the table for
-the run's years through a read-only connection (after dbt is done), validates it as a pandas
-DataFrame, and fails with severity ERROR when a ``critical`` expectation fails: the downstream
+the run's years through a read-only connection (after dbt is done), validates each year as a pandas
+DataFrame (a suite describes one millésime), and fails with severity ERROR when a ``critical`` expectation fails: the downstream
 assets (marts, atlas, exports) are then not built, so nothing is published from bad data.
 """
 
@@ -10,7 +10,7 @@ assets (marts, atlas, exports) are then not built, so nothing is published from 
 import dagster as dg
 
 from pipeline.partitions import years_from_tags
-from pipeline.quality.gx import SuiteOutcome, validate
+from pipeline.quality.gx import SuiteOutcome, validate_by_year
 from pipeline.resources import ObservatoireResource
 from pipeline.warehouse import connect_read_only
 
@@ -21,7 +21,7 @@ SUITES = {"staging.stg_rpls__logements": "stg_rpls__logements"}
 def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
     """Turn a suite outcome into a Dagster check result (ERROR when a critical expectation failed)."""
     lines = [
-        f"{'OK ' if o.success else 'ÉCHEC'} [{o.severity}] {o.expectation}"
+        f"{'OK ' if o.success else 'ÉCHEC'} [{o.severity}] {f'{o.annee} ' if o.annee else ''}{o.expectation}"
         f"{f'({o.column})' if o.column else ''}"
         f"{f' — {o.unexpected_count} valeur(s) inattendue(s)' if o.unexpected_count else ''}"
         f"{f' — {o.why}' if not o.success and o.why else ''}"
@@ -53,7 +53,7 @@ def build_gx_check(table: str, suite: str) -> dg.AssetChecksDefinition:
                                      [min(years), max(years)]).df()
             else:
                 frame = conn.execute(f"select * from {table}").df()
-        outcome = validate(frame, suite)
+        outcome = validate_by_year(frame, suite)
         context.log.info(f"GX {suite}: {len(frame)} lignes, {len(outcome.failures)} attente(s) en échec")
         return check_result(outcome)
 
