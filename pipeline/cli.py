@@ -1,6 +1,7 @@
 """``observatoire``: the command line. Every run goes through Dagster (materialising the assets).
 
-- ``observatoire run --annee 2021 [--data-dir DIR]`` — the whole pipeline for a year;
+- ``observatoire run --annee 2021 [--data-dir DIR]`` — the whole pipeline for a year (``--annee 2016-2025``:
+  a backfill of the range, in one run);
 - ``observatoire demo`` — generate the demo extracts, then run the demo year;
 - ``observatoire demo generate [--years 2016-2025] [--scale N] [--seed S]`` — generate only;
 - ``observatoire demo calibration`` — the demo's published targets vs what its files give;
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -59,7 +61,7 @@ def failure_message(message: str) -> str:
     return re.sub(r"^[\w.]+(?:Error|Failure|Exception): ", "", lines[-1]) if lines else "erreur inconnue"
 
 
-def _report_failure(result) -> None:
+def _report_failure(result, log: Path) -> None:
     """The failing steps and checks of a run, in plain words."""
     for event in result.all_events:
         if event.is_step_failure:
@@ -69,22 +71,42 @@ def _report_failure(result) -> None:
             data = event.event_specific_data
             if not data.passed:
                 console.print(f"  • contrôle {data.check_name} en échec sur {data.asset_key.to_user_string()}")
-    console.print(f"  Détail : make ui, puis le run {result.run_id}.")
+    console.print(f"  Détail : {log}, ou make ui puis le run {result.run_id}.")
 
 
-def run_year(settings: Settings, annee: int, verbose: bool = False) -> bool:
-    """Materialise, through Dagster, the monthly extracts of ``annee`` (one run over its months) then
-    every asset of the annual job for ``annee``; True on success."""
+def run_log(settings: Settings, first: int, last: int) -> Path:
+    """Where a quiet CLI run writes what its tools print (dbt's log, GX's progress)."""
+    span = str(first) if first == last else f"{first}-{last}"
+    return settings.var_dir / "logs" / f"run_{span}_{time.strftime('%Y%m%dT%H%M%S')}.log"
+
+
+def run_years(settings: Settings, first: int, last: int, verbose: bool = False) -> bool:
+    """Materialise, through Dagster, the monthly extracts of the years ``first``–``last`` (one run over
+    their months) then every asset of the annual job for those years (one run over the partition
+    range: a backfill is one dbt build); True on success. Without ``verbose``, what the tools print
+    goes to a log file under ``var/logs/`` and the console shows a summary."""
     from dagster import DagsterInstance
 
     from pipeline.assets.atlas import atlas_path
     from pipeline.definitions import ANNUAL_JOB, MONTHLY_JOB, build_definitions
-    from pipeline.partitions import monthly_partitions, months_of_year
+    from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year
 
+    years = list(range(first, last + 1))
+    unknown = [y for y in years if not annual_partitions.has_partition_key(str(y))]
+    if unknown:
+        console.print(f"[red]Année(s) hors des partitions du pipeline : {unknown}.[/red] "
+                      f"Première année : {annual_partitions.get_first_partition_key()}.")
+        return False
     defs = build_definitions(settings)
     started = time.perf_counter()
-    with DagsterInstance.get() as instance:
-        months = [m for m in months_of_year(annee) if monthly_partitions.has_partition_key(m)]
+    log = run_log(settings, first, last)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.get() as instance, log.open("a", encoding="utf-8") as sink, \
+            contextlib.ExitStack() as quiet:
+        if not verbose:
+            quiet.enter_context(contextlib.redirect_stdout(sink))
+            quiet.enter_context(contextlib.redirect_stderr(sink))
+        months = [m for y in years for m in months_of_year(y) if monthly_partitions.has_partition_key(m)]
         if months:
             monthly = defs.resolve_job_def(MONTHLY_JOB)
             tags = {"dagster/asset_partition_range_start": months[0],
@@ -92,41 +114,52 @@ def run_year(settings: Settings, annee: int, verbose: bool = False) -> bool:
             result = monthly.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
                                                 run_config=run_config(verbose))
             if not result.success:
-                console.print(f"[red]Run {result.run_id} (extraits mensuels {annee}) en échec.[/red] "
+                quiet.close()
+                console.print(f"[red]Run {result.run_id} (extraits mensuels {first}–{last}) en échec.[/red] "
                               f"Rien n'a été publié.")
-                _report_failure(result)
+                _report_failure(result, log)
                 return False
         job = defs.resolve_job_def(ANNUAL_JOB)
-        result = job.execute_in_process(partition_key=str(annee), instance=instance, raise_on_error=False,
-                                        run_config=run_config(verbose))
+        if first == last:
+            result = job.execute_in_process(partition_key=str(first), instance=instance, raise_on_error=False,
+                                            run_config=run_config(verbose))
+        else:
+            tags = {"dagster/asset_partition_range_start": str(first),
+                    "dagster/asset_partition_range_end": str(last)}
+            result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
+                                            run_config=run_config(verbose))
     elapsed = time.perf_counter() - started
     if result.success:
+        atlases = ", ".join(str(atlas_path(settings, y)) for y in years)
         console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : "
-                      f"atlas {atlas_path(settings, annee)}")
+                      f"atlas {atlases} ; indicateurs {settings.output_dir}/<année>/indicateurs/")
         return True
     console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
-    _report_failure(result)
+    _report_failure(result, log)
     return False
 
 
 @app.command()
 def run(
-    annee: int = typer.Option(..., "--annee", help="Millésime (année) à traiter."),
+    annee: str = typer.Option(..., "--annee",
+                              help="Millésime à traiter (AAAA), ou une plage (AAAA-AAAA) rattrapée en un seul run."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des extraits (défaut : data_raw/)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
 ) -> None:
-    """Run the whole pipeline for one year on the extracts of DATA_DIR."""
+    """Run the whole pipeline for one year (or a range of years) on the extracts of DATA_DIR."""
+    first, last = parse_years(annee)
     settings = _settings(data_dir)
     if not settings.data_dir.is_dir():
         console.print(f"[red]{settings.data_dir} n'existe pas.[/red] Donnez --data-dir, ou lancez `observatoire demo`.")
         raise typer.Exit(2)
-    raise typer.Exit(0 if run_year(settings, annee, verbose) else 1)
+    raise typer.Exit(0 if run_years(settings, first, last, verbose) else 1)
 
 
 @demo_app.callback(invoke_without_command=True)
 def demo(
     ctx: typer.Context,
-    annee: int = typer.Option(DEMO_YEAR, "--annee", help="Année de démonstration à traiter."),
+    annee: str = typer.Option(str(DEMO_YEAR), "--annee",
+                              help="Année (AAAA) ou plage (AAAA-AAAA) de démonstration à traiter."),
     years: str = typer.Option("2016-2025", "--years", help="Années des données fictives à écrire (AAAA-AAAA)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire les données fictives (défaut : data_raw/)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
@@ -135,11 +168,12 @@ def demo(
     if ctx.invoked_subcommand is not None:
         return
     span = parse_years(years)
-    if not span[0] <= annee <= span[1]:
-        raise typer.BadParameter(f"l'année {annee} n'est pas dans {years}.", param_hint="--annee")
+    first, last = parse_years(annee)
+    if not (span[0] <= first and last <= span[1]):
+        raise typer.BadParameter(f"« {annee} » n'est pas dans {years}.", param_hint="--annee")
     settings = _settings(data_dir)
     _generate(settings, span, seed=None)
-    raise typer.Exit(0 if run_year(settings, annee, verbose) else 1)
+    raise typer.Exit(0 if run_years(settings, first, last, verbose) else 1)
 
 
 @demo_app.command("generate")
