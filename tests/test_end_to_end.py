@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
@@ -33,7 +34,8 @@ def pdf_text(path: Path) -> str:
 def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e") / "home"
     data = home / "data_raw"
-    result = run_cli(home, "demo", "--years", "2020-2021", "--data-dir", str(data))
+    # 2020 and 2021 in one run (a backfill of two years): 2020 is the year of the CIA's section-A table
+    result = run_cli(home, "demo", "--years", "2020-2021", "--annee", "2020-2021", "--data-dir", str(data))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return home, data, result.stdout
 
@@ -60,25 +62,75 @@ def test_demo_fills_the_warehouse_and_the_dagster_instance(demo_run):
             "select count(*), sum(logements), sum(logements_qpv) from marts.parc_par_commune where annee = 2021"
         ).fetchone()
         log = conn.execute("select source, lignes_lues, lignes_rejetees, layout from raw._ingestion "
-                           "where source = 'rpls'").fetchall()
+                           "where source = 'rpls' and periode = '2021'").fetchall()
     assert (communes, logements, qpv) == (23, 27008, 7532)
     assert log == [("rpls", 27008, 0, "dido")]
     assert (home / "var" / "dagster" / "dagster.yaml").read_text().count("enabled: false") == 1
     assert list((home / "var" / "dagster" / "storage").iterdir()), "the run is recorded in the instance"
 
 
+#: indicators.md, section A: the 2020 table of the CIA (Fichier partagé, end of December 2020), typed in
+#: from the specification — bailleur: (Q1 + ANRU hors QPV, baux signés hors QPV, Q2–Q4 in QPV,
+#: attributions in QPV, prioritaires PDALHPD, attributions in the flux base).
+SECTION_A_2020 = {
+    "CDC_HABITAT": (31 + 0, 440, 116, 133, 165, 547),
+    "GDH": (96 + 2, 699, 330, 461, 353, 978),
+    "HABELLIS": (67 + 3, 426, 38, 48, 152, 462),
+    "ICF": (9 + 0, 68, 5, 6, 32, 81),
+    "ORVITIS": (45 + 1, 357, 202, 226, 198, 559),
+    "TOTAL": (248 + 6, 1990, 691, 874, 900, 2627),
+}
+
+
+def test_the_2020_exports_reproduce_the_section_a_table_count_for_count(demo_run):
+    home, _, _ = demo_run
+    folder = home / "reports" / "output" / "2020" / "indicateurs"
+    q1 = pd.read_csv(folder / "obj_q1_hors_qpv.csv", dtype={"numerateur": str})
+    assert list(q1.columns) == ["annee", "bailleur", "numerateur", "denominateur", "valeur", "cible", "ecart", "secret"]
+    q234 = pd.read_csv(folder / "obj_q234_qpv.csv")
+    resa = pd.read_csv(folder / "obj_prio_resa.csv")
+    got = {}
+    for bailleur in SECTION_A_2020:
+        a = q1[q1.bailleur == bailleur].iloc[0]
+        b = q234[(q234.bailleur == bailleur) & (q234.qpv == "TOTAL")].iloc[0]
+        c = resa[(resa.bailleur == bailleur) & (resa.reservataire == "TOTAL")].iloc[0]
+        got[bailleur] = (int(a.numerateur), int(a.denominateur), int(b.numerateur), int(b.denominateur),
+                         int(c.numerateur), int(c.denominateur))
+    assert got == SECTION_A_2020
+    total = q1[q1.bailleur == "TOTAL"].iloc[0]
+    # 254 / 1 990 = 12,76 % against 25 %: ⌈0,25 × 1 990⌉ − 254 = 498 − 254 = 244 attributions short
+    assert (round(total.valeur, 4), total.cible, total.ecart, bool(total.secret)) == (0.1276, 0.25, 244, False)
+    assert (q1.annee == 2020).all()
+
+
+def test_a_quiet_run_prints_a_summary_and_logs_the_tools_to_a_file(demo_run):
+    home, _, stdout = demo_run
+    assert "Running with dbt" not in stdout and "Calculating Metrics" not in stdout
+    assert len(stdout.splitlines()) < 10
+    logs = list((home / "var" / "logs").glob("run_2020-2021_*.log"))
+    assert len(logs) == 1 and "Running with dbt" in logs[0].read_text(encoding="utf-8")
+
+
 def test_failed_quality_gate_publishes_nothing_and_keeps_the_previous_atlas(demo_run):
     home, data, _ = demo_run
     pdf = home / "reports" / "output" / "2021" / "atlas_parc_social_242100410_2021.pdf"
     before = pdf.read_bytes()
+    stamp = home / "reports" / "output" / "2021" / "indicateurs" / "_metadonnees.json"
+    stamp_before = stamp.read_bytes()
     rpls = data / "rpls" / "rpls_2021.csv"
     lines = rpls.read_text(encoding="utf-8").splitlines(keepends=True)
-    rpls.write_text("".join(lines + [lines[1]]), encoding="utf-8")  # the same dwelling twice
+    # A 5 m² dwelling (50 typed 5): a valid number, so ingestion keeps the row (a duplicated
+    # dwelling would be quarantined there), but below the 9 m² of the décret décence, a critical
+    # expectation of the staging suite.
+    header, first = lines[0].rstrip("\n").split(";"), lines[1].rstrip("\n").split(";")
+    first[header.index("SURFHAB")] = "5"
+    rpls.write_text("".join([lines[0], ";".join(first) + "\n", *lines[2:]]), encoding="utf-8")
     result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(data))
     assert result.returncode == 1
     assert "gx_stg_rpls__logements" in result.stdout and "Rien n'a été publié" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert pdf.read_bytes() == before
+    assert stamp.read_bytes() == stamp_before
     assert not (pdf.parent / "archives").exists()
     with duckdb.connect(str(home / "var" / "warehouse" / "observatoire.duckdb"), read_only=True) as conn:
         assert conn.execute("select sum(logements) from marts.parc_par_commune where annee = 2021").fetchone()[0] == 27008

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import duckdb
 import pandas as pd
@@ -13,7 +14,7 @@ from pipeline.assets.dbt import dbt_build_args, dbt_vars
 from pipeline.assets.quality import check_result
 from pipeline.cli import parse_years
 from pipeline.partitions import annual_partitions, years_from_tags
-from pipeline.quality.gx import validate
+from pipeline.quality.gx import validate, validate_by_year
 from pipeline.warehouse import replace_partition
 
 
@@ -71,3 +72,51 @@ def test_gx_suite_fails_on_critical_and_reports_warnings():
     result = check_result(outcome)
     assert result.passed is False and result.severity.value == "ERROR"
     assert "logement_id" in result.metadata["detail"].value
+
+
+def test_gx_suite_describes_one_millesime_so_a_backfill_validates_year_by_year():
+    """A dwelling is in every millésime: a run over 2020–2021 must not call it a duplicate."""
+    year = pd.DataFrame({"logement_id": ["a", "b"], "code_insee": ["21231", "21231"], "typologie": ["T1", "T2"],
+                         "surface_habitable": [30.0, 60.0], "famille_produit": ["PLUS", "PLAI"],
+                         "loyer_m2": [5.0, 6.0], "bailleur": ["GDH", "ICF"]})
+    two_years = pd.concat([year.assign(annee=2020), year.assign(annee=2021)], ignore_index=True)
+    assert not validate(two_years, "stg_rpls__logements").passed  # the whole frame at once: « duplicates »
+    outcome = validate_by_year(two_years, "stg_rpls__logements")
+    assert outcome.passed and {o.annee for o in outcome.outcomes} == {2020, 2021}
+    broken = two_years.copy()
+    broken.loc[3, "logement_id"] = "a"  # a real duplicate inside 2021
+    outcome = validate_by_year(broken, "stg_rpls__logements")
+    assert not outcome.passed
+    assert [(f.annee, f.column) for f in outcome.failures if f.severity == "critical"] == [(2021, "logement_id")]
+    assert "ÉCHEC [critical] 2021 expect_column_values_to_be_unique" in check_result(outcome).metadata["detail"].value
+    assert not validate_by_year(year.iloc[0:0].assign(annee=[]), "stg_rpls__logements").passed  # empty: row count
+
+
+def test_the_staging_build_runs_no_test_of_a_model_it_does_not_build(home, tmp_path):
+    """A relationship test from a mart to a seed (obj_q234_qpv.qpv → ref_qpv) belongs to the marts op:
+    with dbt's default indirect selection (eager) the staging op ran it before the mart existed, and
+    every run failed in dbt_staging."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from pipeline.assets.dbt import STAGING_SELECT
+    from pipeline.settings import DBT_PROJECT_DIR
+
+    dbt = str(Path(sys.executable).parent / "dbt")
+
+    def listed(*args: str) -> list[dict]:
+        result = subprocess.run(
+            [dbt, "ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--target-path", str(tmp_path / "target"), "--quiet", "--output", "json",
+             "--output-keys", "unique_id", "depends_on", *args],
+            capture_output=True, text=True, env={**os.environ, **home.environment()}, timeout=300)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+    built = {n["unique_id"] for n in listed("--select", STAGING_SELECT, "--exclude", "resource_type:test")}
+    tests = listed("--select", STAGING_SELECT, "--resource-type", "test")
+    assert tests, "the staging op runs the staging tests"
+    strays = [t["unique_id"] for t in tests if not set(t["depends_on"]["nodes"]) <= built]
+    assert strays == []
+    assert home.environment()["DBT_INDIRECT_SELECTION"] == "buildable"
