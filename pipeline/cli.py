@@ -130,9 +130,10 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False) 
                                             run_config=run_config(verbose))
     elapsed = time.perf_counter() - started
     if result.success:
-        atlases = ", ".join(str(atlas_path(settings, y)) for y in years)
-        console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : "
-                      f"atlas {atlases} ; indicateurs {settings.output_dir}/<année>/indicateurs/")
+        publie = (f"atlas {atlas_path(settings, first)}" if first == last else
+                  f"{len(years)} atlas {atlas_path(settings, first).name.replace(str(first), '<année>')}")
+        console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : {publie} "
+                      f"et indicateurs dans {settings.output_dir}/{first if first == last else '<année>'}/")
         return True
     console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
     _report_failure(result, log)

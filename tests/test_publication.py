@@ -427,3 +427,26 @@ def test_the_asset_publishes_only_after_its_marts_pass_their_blocking_checks(hom
     else:
         assert not dossier.exists()
         assert EXPORTS_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
+
+
+def test_a_year_without_survey_is_described_by_the_previous_survey_when_its_extract_was_ingested(tmp_path):
+    """The OPS is surveyed every other year: the marts describe 2021 with the 2020 survey
+    (annee_enquete, int_ops_annees), so the 2021 export publishes it and its stamp says which survey."""
+    fragilite = indicateur("fragilite_iris", ("commune", "iris"), famille="fragilite", unite="part",
+                           granularite_fine=True, source=("ops",))
+    figures = ("c1", "c2", "c3", "nb_criteres", "classe", "nb_menages")
+    lignes = [("21231", "212310101", 0.5, 0.6, 0.1, 2, "fragile", 30)]
+    frame = pd.concat([mart(("commune", "iris"), lignes, figures=figures, annee=2020).assign(annee_enquete=2020),
+                       mart(("commune", "iris"), lignes, figures=figures, annee=2021).assign(annee_enquete=2020)])
+    avec_enquetes = Catalogue(chemin=Path("catalogue-de-test.yaml"), indicateurs=(fragilite,),
+                              marts_hors_catalogue={}, sources_enquete=("ops",))
+    chemin = entrepot(tmp_path / "w.duckdb", {"fragilite_iris": frame}, [("ops", "2020"), ("rpls", "2021")])
+    publication = exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", avec_enquetes)
+    assert publication.publies == ("fragilite_iris",) and publication.non_renseignes == ()
+    assert publication.sources["ops"] == "2020 (enquête reprise pour 2021)"
+    # without the catalogue's survey rule, or without the 2020 extract, 2021 stays « non renseigné »
+    sans_regle = exporter_annee(chemin, 2021, tmp_path / "sans", estampille(), "242100410", catalogue(fragilite))
+    assert sans_regle.publies == () and "ops" in sans_regle.non_renseignes[0].raison
+    sans_extrait = entrepot(tmp_path / "w2.duckdb", {"fragilite_iris": frame}, [("rpls", "2021")])
+    publication = exporter_annee(sans_extrait, 2021, tmp_path / "out2", estampille(), "242100410", avec_enquetes)
+    assert publication.publies == () and "absente" in publication.sources["ops"]

@@ -114,6 +114,9 @@ class Catalogue:
     indicateurs: tuple[Indicateur, ...]
     #: Marts that are not published indicators (e.g. map contours) → why.
     marts_hors_catalogue: Mapping[str, str]
+    #: Survey sources, not extracted every year (the OPS): a mart built on one names the survey that
+    #: stands for the year in its column ``annee_enquete``.
+    sources_enquete: tuple[str, ...] = ()
 
     def par_code(self) -> dict[str, Indicateur]:
         return {i.code: i for i in self.indicateurs}
@@ -132,7 +135,7 @@ def charger(chemin: Path = CATALOGUE_PATH) -> Catalogue:
         raise CatalogueError(f"{chemin}: YAML illisible : {err}") from err
     if not isinstance(brut, dict):
         raise CatalogueError(f"{chemin}: attendu un document YAML avec les clés « version » et « indicateurs ».")
-    inconnues = set(brut) - {"version", "indicateurs", "marts_hors_catalogue"}
+    inconnues = set(brut) - {"version", "indicateurs", "marts_hors_catalogue", "sources_enquete"}
     if inconnues:
         raise CatalogueError(f"{chemin}: clés de premier niveau inconnues : {', '.join(sorted(inconnues))}.")
     if brut.get("version") != 1:
@@ -160,7 +163,13 @@ def charger(chemin: Path = CATALOGUE_PATH) -> Catalogue:
             raise CatalogueError(f"{chemin}: marts_hors_catalogue : {entree['modele']!r} est aussi le modèle "
                                  f"d'un indicateur.")
         hors[str(entree["modele"])] = str(entree["raison"])
-    return Catalogue(chemin=chemin, indicateurs=tuple(indicateurs), marts_hors_catalogue=hors)
+    enquetes = brut.get("sources_enquete") or []
+    toutes_sources = {s for i in indicateurs for s in i.source}
+    if not isinstance(enquetes, list) or any(s not in toutes_sources for s in enquetes):
+        raise CatalogueError(f"{chemin}: sources_enquete : attendu une liste de sources des indicateurs "
+                             f"({', '.join(sorted(toutes_sources))}), trouvé {enquetes!r}.")
+    return Catalogue(chemin=chemin, indicateurs=tuple(indicateurs), marts_hors_catalogue=hors,
+                     sources_enquete=tuple(str(s) for s in enquetes))
 
 
 def indicateurs(chemin: Path = CATALOGUE_PATH) -> list[Indicateur]:

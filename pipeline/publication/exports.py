@@ -5,7 +5,9 @@ its reason — never written as zeros:
 
 - ``a_construire`` in the catalogue → not built yet;
 - its mart is absent from the warehouse → dbt did not build it;
-- one of its ``source`` extracts was not ingested for the year (``raw._ingestion``) → source absente;
+- one of its ``source`` extracts was not ingested for the year (``raw._ingestion``) → source absente
+  (a survey source of the catalogue, the OPS, counts as present when the marts describe the year with
+  an earlier survey whose extract was ingested: :func:`enquetes_reprises`);
 - the mart has no row for the year, or no figure for it (its ``raison`` column says why).
 
 A published table has exactly the columns ``annee``, the catalogue's dimensions in order, the
@@ -145,6 +147,27 @@ def millesimes(conn: duckdb.DuckDBPyConnection, annee: int) -> dict[str, str]:
         else:
             texte[source] = f"{liste[0]} à {liste[-1]} ({len(liste)} mois)"
     return texte
+
+
+def enquetes_reprises(conn: duckdb.DuckDBPyConnection, catalogue: Catalogue, annee: int) -> dict[str, str]:
+    """Survey source → « 2020 (enquête reprise pour 2021) », for the survey sources of the catalogue
+    that the marts describe ``annee`` with an earlier survey (their column ``annee_enquete``), when
+    that survey's extract was ingested. A year the marts leave without a survey gets nothing here:
+    its survey-based indicators stay « non renseigné »."""
+    marts = _tables_du_schema(conn, "marts")
+    reprises: dict[str, str] = {}
+    for source in catalogue.sources_enquete:
+        annees: set[int] = set()
+        for indicateur in catalogue.indicateurs:
+            if source in indicateur.source and indicateur.modele in marts \
+                    and "annee_enquete" in _colonnes(conn, "marts", indicateur.modele):
+                annees |= {int(r[0]) for r in conn.execute(
+                    f'select distinct annee_enquete from marts."{indicateur.modele}" '
+                    f"where annee = ? and annee_enquete < ?", [annee, annee]).fetchall() if r[0] is not None}
+        ingerees = sorted(a for a in annees if source in millesimes(conn, a))
+        if ingerees:
+            reprises[source] = f"{', '.join(map(str, ingerees))} (enquête reprise pour {annee})"
+    return reprises
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,7 +533,7 @@ def exporter_annee(warehouse: Path, annee: int, sortie: Path, estampille: Mappin
     """
     catalogue = catalogue or charger()
     with connect_read_only(warehouse) as conn:
-        presentes = millesimes(conn, annee)
+        presentes = {**enquetes_reprises(conn, catalogue, annee), **millesimes(conn, annee)}
         tables, absents = preparer(conn, catalogue, annee, presentes)
     noms_sources = sorted({s for ind in catalogue.indicateurs for s in ind.source} | set(presentes))
     tampon = Tampon.depuis_atlas(estampille, epci,
