@@ -41,7 +41,6 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipeline.publication.archives import chemin_archive
 from pipeline.publication.catalogue import Catalogue, Indicateur, charger
 from pipeline.publication.secret import SEUIL, TOTAL, appliquer_secret
 from pipeline.warehouse import INGESTION_LOG, connect_read_only
@@ -487,14 +487,7 @@ def publier_dossier(construit: Path, cible: Path) -> Path | None:
     """
     archive = None
     if cible.exists():
-        archives = cible.parent / "archives"
-        archives.mkdir(exist_ok=True)
-        date = datetime.fromtimestamp(cible.stat().st_mtime).strftime("%Y%m%dT%H%M%S")
-        archive = archives / f"{cible.name}_{date}"
-        n = 1
-        while archive.exists():
-            archive = archives / f"{cible.name}_{date}-{n}"
-            n += 1
+        archive = chemin_archive(cible)
         os.rename(cible, archive)
     try:
         os.rename(construit, cible)

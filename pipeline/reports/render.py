@@ -23,11 +23,12 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipeline.publication.archives import chemin_archive
 
 CELL_RE = re.compile(r"^```\{python\}[^\n]*\n(?P<source>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 FRONT_MATTER_RE = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
@@ -216,15 +217,7 @@ def publish(built: Path, target: Path) -> Path:
     """Publish ``built`` as ``target`` atomically; a previous ``target`` is archived first, not overwritten."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        archives = target.parent / "archives"
-        archives.mkdir(exist_ok=True)
-        stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%dT%H%M%S")
-        archived = archives / f"{target.stem}_{stamp}{target.suffix}"
-        n = 1
-        while archived.exists():
-            archived = archives / f"{target.stem}_{stamp}-{n}{target.suffix}"
-            n += 1
-        shutil.copy2(target, archived)
+        shutil.copy2(target, chemin_archive(target))
     temporary = target.with_name(f".{target.name}.tmp")
     shutil.copy2(built, temporary)
     os.replace(temporary, target)
