@@ -41,3 +41,20 @@ def test_scale_mode_appends_territories_with_distinct_codes(tmp_path: Path) -> N
     # The first territory of a scaled demo is the demo itself, byte for byte.
     first = (two / "rpls/rpls_2021.csv").read_bytes()
     assert first.startswith((one / "rpls/rpls_2021.csv").read_bytes())
+    # Every file of a scaled demo reads without a rejected row: the extracts keyed without an EPCI
+    # (SISAL, saisies) would be duplicate keys in a second territory of the same geography, so they
+    # are the first territory's.
+    rejected = {p.relative_to(two).as_posix(): r.rows_rejected
+                for p in sorted(two.rglob("*.csv")) if (r := read_extract(p, source_for_file(p))).rows_rejected}
+    assert rejected == {}
+    for name in ("sisal/sisal_2021.csv", "saisies/ind_21_2021.csv"):
+        assert (two / name).read_bytes() == (one / name).read_bytes()
+
+
+def test_a_file_only_a_later_territory_writes_keeps_its_header(tmp_path: Path) -> None:
+    from pipeline.demo import _ajouter
+
+    (tmp_path / "a.csv").write_text("A;B\n1;2\n", encoding="utf-8")
+    _ajouter(tmp_path / "a.csv", tmp_path / "out" / "a.csv")
+    _ajouter(tmp_path / "a.csv", tmp_path / "out" / "a.csv")
+    assert (tmp_path / "out" / "a.csv").read_text(encoding="utf-8") == "A;B\n1;2\n1;2\n"

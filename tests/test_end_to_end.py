@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +143,30 @@ def test_missing_extract_is_a_clear_error(demo_run):
     result = run_cli(home, "run", "--annee", "2019", "--data-dir", str(data))
     assert result.returncode == 1
     assert "rpls_2019" in result.stdout and "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_year_with_only_some_sources_publishes_what_they_allow(demo_run, tmp_path):
+    """Extracts arrive at different dates: with only the RPLS and the contours of 2021, the run succeeds,
+    the parc tables are published and every indicator of the other sources is « non renseigné »."""
+    _, data, _ = demo_run
+    partiel = tmp_path / "partiel"
+    for relative in ("DONNEES_FICTIVES.txt", "rpls/rpls_2021.csv", "geo"):
+        source = data / relative
+        (partiel / relative).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, partiel / relative)
+        else:
+            shutil.copy2(source, partiel / relative)
+    home = tmp_path / "home"
+    result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(partiel))
+    assert result.returncode == 0, result.stdout[-3000:]
+    folder = home / "reports" / "output" / "2021" / "indicateurs"
+    published = {p.stem for p in folder.glob("*.csv")} - {"_non_renseignes"}
+    absents = pd.read_csv(folder / "_non_renseignes.csv").set_index("code")["raison"]
+    assert {"diag_parc_commune", "diag_parc_bailleur", "ind_04"} <= published
+    assert {"obj_q1_hors_qpv", "obj_prio_etat", "ind_03", "ind_13", "ind_14", "fragilite_iris"} <= set(absents.index)
+    assert "attributions" in absents["obj_q1_hors_qpv"] and "ops" in absents["fragilite_iris"]
+    assert not published & set(absents.index)
+    meta = json.loads((folder / "_metadonnees.json").read_text(encoding="utf-8"))
+    assert meta["sources"]["rpls"] == "2021" and "absente" in meta["sources"]["attributions"]
+    assert (home / "reports" / "output" / "2021" / "atlas_parc_social_242100410_2021.pdf").exists()

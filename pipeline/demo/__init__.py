@@ -12,7 +12,8 @@ data contract for the years asked (default 2016–2025), from one seed, byte-ide
 
 ``scale`` > 1 writes that many territories of the same shape one after the other (distinct EPCI
 codes and identifiers, same geography), appending to the same files, so memory stays that of one
-territory: about 200 reach the national size.
+territory: about 200 reach the national size. The extracts keyed without an EPCI (SISAL, saisies)
+are those of the first territory only (:data:`SANS_EPCI`).
 """
 
 from __future__ import annotations
@@ -76,8 +77,20 @@ def _territoire(data_dir: Path, geo: "territoire.Geographie", years: tuple[int, 
     return files
 
 
+#: Folders whose extracts have no EPCI column and are keyed by commune or by year alone: the SISAL
+#: agréments (commune × bailleur × produit × QPV) and the hand-kept saisies of one EPCI. The scale
+#: territories share the geography, so their copies would be duplicate keys: a scaled demo carries
+#: those of territory 0 only (a few hundred rows; nothing a benchmark measures).
+SANS_EPCI = ("sisal", "saisies")
+
+
 def _ajouter(source: Path, target: Path) -> None:
-    """Append a CSV to another without its header line (streamed, bounded memory)."""
+    """Append a CSV to another without its header line (streamed, bounded memory); a file the first
+    territory did not write is copied whole, header included."""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return
     with source.open("rb") as src, target.open("ab") as dst:
         src.readline()
         shutil.copyfileobj(src, dst, length=1 << 20)
@@ -107,7 +120,9 @@ def generate(data_dir: Path, years: tuple[int, int] = DEMO_YEARS, seed: int = DE
     for k in range(1, scale):
         with tempfile.TemporaryDirectory(dir=data_dir, prefix=".territoire-") as tmp:
             for path in _territoire(Path(tmp), geo, years, seed, k):
-                _ajouter(path, data_dir / path.relative_to(tmp))
+                relative = path.relative_to(tmp)
+                if relative.parts[0] not in SANS_EPCI:
+                    _ajouter(path, data_dir / relative)
     report.files = sorted(set(report.files), key=lambda p: str(p))
     return report
 
