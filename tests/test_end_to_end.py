@@ -113,8 +113,10 @@ def test_a_quiet_run_prints_a_summary_and_logs_the_tools_to_a_file(demo_run):
     assert len(logs) == 1 and "Running with dbt" in logs[0].read_text(encoding="utf-8")
 
 
-def test_failed_quality_gate_publishes_nothing_and_keeps_the_previous_atlas(demo_run):
-    home, data, _ = demo_run
+def test_failed_quality_gate_publishes_nothing_and_keeps_the_previous_atlas(demo_run, tmp_path):
+    home, demo_data, _ = demo_run
+    data = tmp_path / "data_raw"  # a copy: the shared demo folder stays as generated for the other tests
+    shutil.copytree(demo_data, data)
     pdf = home / "reports" / "output" / "2021" / "atlas_parc_social_242100410_2021.pdf"
     before = pdf.read_bytes()
     stamp = home / "reports" / "output" / "2021" / "indicateurs" / "_metadonnees.json"
