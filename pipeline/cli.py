@@ -89,7 +89,7 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False) 
 
     from pipeline.assets.atlas import atlas_path
     from pipeline.definitions import ANNUAL_JOB, MONTHLY_JOB, build_definitions
-    from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year
+    from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year, range_tags
 
     years = list(range(first, last + 1))
     unknown = [y for y in years if not annual_partitions.has_partition_key(str(y))]
@@ -109,9 +109,8 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False) 
         months = [m for y in years for m in months_of_year(y) if monthly_partitions.has_partition_key(m)]
         if months:
             monthly = defs.resolve_job_def(MONTHLY_JOB)
-            tags = {"dagster/asset_partition_range_start": months[0],
-                    "dagster/asset_partition_range_end": months[-1]}
-            result = monthly.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
+            result = monthly.execute_in_process(instance=instance, raise_on_error=False,
+                                                tags=range_tags(months[0], months[-1]),
                                                 run_config=run_config(verbose))
             if not result.success:
                 quiet.close()
@@ -120,14 +119,9 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False) 
                 _report_failure(result, log)
                 return False
         job = defs.resolve_job_def(ANNUAL_JOB)
-        if first == last:
-            result = job.execute_in_process(partition_key=str(first), instance=instance, raise_on_error=False,
-                                            run_config=run_config(verbose))
-        else:
-            tags = {"dagster/asset_partition_range_start": str(first),
-                    "dagster/asset_partition_range_end": str(last)}
-            result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
-                                            run_config=run_config(verbose))
+        partition = {"partition_key": str(first)} if first == last else {"tags": range_tags(str(first), str(last))}
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(verbose),
+                                        **partition)
     elapsed = time.perf_counter() - started
     if result.success:
         publie = (f"atlas {atlas_path(settings, first)}" if first == last else

@@ -29,12 +29,20 @@ def years_of_keys(keys: list[str]) -> list[int]:
     return sorted(int(k) for k in keys)
 
 
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def range_tags(start: str, end: str) -> dict[str, str]:
+    """The tags of one Dagster run over the partition range ``start``–``end`` (a single-run backfill)."""
+    return {RANGE_START: start, RANGE_END: end}
+
+
 def years_from_tags(tags: Mapping[str, str]) -> list[int]:
     """The years a run targets, read from its tags (single partition or a single-run range)."""
     if "dagster/partition" in tags:
         return [int(tags["dagster/partition"])]
-    start = tags.get("dagster/asset_partition_range_start")
-    end = tags.get("dagster/asset_partition_range_end")
+    start = tags.get(RANGE_START)
+    end = tags.get(RANGE_END)
     if start and end:
         return list(range(int(start), int(end) + 1))
     return []

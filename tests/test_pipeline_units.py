@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 import typer
 
-from pipeline.assets.dbt import dbt_build_args, dbt_vars
+from pipeline.assets.dbt import STAGING_SELECT, dbt_build_args, dbt_vars
 from pipeline.assets.quality import check_result
 from pipeline.cli import parse_years
-from pipeline.partitions import annual_partitions, years_from_tags
+from pipeline.partitions import annual_partitions, range_tags, years_from_tags
 from pipeline.quality.gx import validate, validate_by_year
+from pipeline.settings import DBT_PROJECT_DIR
 from pipeline.warehouse import replace_partition
 
 
@@ -34,6 +38,7 @@ def test_partitions_and_run_tags():
     assert years_from_tags({"dagster/asset_partition_range_start": "2016",
                             "dagster/asset_partition_range_end": "2018"}) == [2016, 2017, 2018]
     assert years_from_tags({}) == []
+    assert years_from_tags(range_tags("2016", "2018")) == [2016, 2017, 2018]
 
 
 def test_parse_years():
@@ -96,13 +101,6 @@ def test_the_staging_build_runs_no_test_of_a_model_it_does_not_build(home, tmp_p
     """A relationship test from a mart to a seed (obj_q234_qpv.qpv → ref_qpv) belongs to the marts op:
     with dbt's default indirect selection (eager) the staging op ran it before the mart existed, and
     every run failed in dbt_staging."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from pipeline.assets.dbt import STAGING_SELECT
-    from pipeline.settings import DBT_PROJECT_DIR
-
     dbt = str(Path(sys.executable).parent / "dbt")
 
     def listed(*args: str) -> list[dict]:

@@ -10,6 +10,10 @@ attributions as (
     {{ annee_filter() }}
 ),
 
+situations as (
+    select annee, max(date_cal) as date_situation from attributions group by annee
+),
+
 objectif as (
     select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_PRIO_ETAT'
 ),
@@ -40,8 +44,9 @@ final as (
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
         -- institutional table (by bailleur): published as counts
         false                                                                as secret,
-        'Fichier partagé ' || comptes.annee                                  as source
+        {{ source_fichier_partage('situations.date_situation') }}          as source
     from comptes
+    join situations on situations.annee = comptes.annee
     left join objectif on true
 )
 

@@ -18,6 +18,10 @@ attributions as (
     {{ annee_filter() }}
 ),
 
+situations as (
+    select annee, max(date_cal) as date_situation from attributions group by annee
+),
+
 objectifs as (
     select code, cible from {{ ref('ref_objectifs') }}
 ),
@@ -50,8 +54,9 @@ final as (
         {{ ecart('objectifs.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
         -- institutional table (by bailleur, réservataire): published as counts
         false                                                                as secret,
-        'Fichier partagé ' || comptes.annee                                  as source
+        {{ source_fichier_partage('situations.date_situation') }}          as source
     from comptes
+    join situations on situations.annee = comptes.annee
     left join objectifs
         on objectifs.code = case
             when comptes.reservataire = 'ETAT_PRIORITAIRES' then 'OBJ_PRIO_ETAT'

@@ -11,6 +11,10 @@ attributions as (
     {{ annee_filter() }}
 ),
 
+situations as (
+    select annee, max(date_cal) as date_situation from attributions group by annee
+),
+
 objectif as (
     select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_Q1_HORS_QPV'
 ),
@@ -46,11 +50,12 @@ final as (
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
         -- institutional table (by bailleur): published as counts
         false                                                                as secret,
-        'Fichier partagé ' || comptes.annee                                  as source,
+        {{ source_fichier_partage('situations.date_situation') }}          as source,
         -- not published: the detail of the numerator for the atlas's section-A table
         comptes.dont_q1_hors_anru,
         comptes.dont_anru
     from comptes
+    join situations on situations.annee = comptes.annee
     left join objectif on true
 )
 
