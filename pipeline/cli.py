@@ -50,9 +50,25 @@ def _settings(data_dir: Optional[Path]) -> Settings:
     return Settings.from_env().activate()
 
 
-def run_config(verbose: bool) -> dict:
-    """Run config of a CLI run: Dagster's console log only with --verbose (the UI keeps everything)."""
-    return {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
+def run_config(verbose: bool, interne: bool = False) -> dict:
+    """Run config of a CLI run: Dagster's console log only with --verbose (the UI keeps everything);
+    ``interne``: the publication assets build an internal diffusion (the disclosure rule lifted)."""
+    config: dict = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
+    if interne:
+        from pipeline.assets.publication import ATLAS_KEY, INDICATEURS_KEY, PUBLICATION_KEY
+
+        config["ops"] = {cle.path[-1]: {"config": {"interne": True}}
+                         for cle in (INDICATEURS_KEY, ATLAS_KEY, PUBLICATION_KEY)}
+    return config
+
+
+def render_seconds(result) -> float | None:
+    """The atlas render time of a successful annual run (the atlas asset's metadata)."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.path[-1] == "atlas_parc_social" and "duree_rendu_s" in materialization.metadata:
+            return float(materialization.metadata["duree_rendu_s"].value)
+    return None
 
 
 def failure_message(message: str) -> str:
@@ -80,7 +96,7 @@ def run_log(settings: Settings, first: int, last: int) -> Path:
     return settings.var_dir / "logs" / f"run_{span}_{time.strftime('%Y%m%dT%H%M%S')}.log"
 
 
-def run_years(settings: Settings, first: int, last: int, verbose: bool = False) -> bool:
+def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False) -> bool:
     """Materialise, through Dagster, the monthly extracts of the years ``first``–``last`` (one run over
     their months) then every asset of the annual job for those years (one run over the partition
     range: a backfill is one dbt build); True on success. Without ``verbose``, what the tools print
@@ -120,14 +136,18 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False) 
                 return False
         job = defs.resolve_job_def(ANNUAL_JOB)
         partition = {"partition_key": str(first)} if first == last else {"tags": range_tags(str(first), str(last))}
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config(verbose),
-                                        **partition)
+        result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        run_config=run_config(verbose, interne), **partition)
     elapsed = time.perf_counter() - started
     if result.success:
-        publie = (f"atlas {atlas_path(settings, first)}" if first == last else
-                  f"{len(years)} atlas {atlas_path(settings, first).name.replace(str(first), '<année>')}")
-        console.print(f"[green]Run {result.run_id} réussi[/green] en {elapsed:.0f} s : {publie} "
-                      f"et indicateurs dans {settings.output_dir}/{first if first == last else '<année>'}/")
+        atlas = atlas_path(settings, first, interne)
+        publie = f"atlas {atlas}" if first == last else f"{len(years)} atlas {atlas.name.replace(str(first), '<année>')}"
+        rendu = render_seconds(result)
+        duree = f"{elapsed:.0f} s" + (f" (rendu de l'atlas : {rendu:.0f} s)" if rendu is not None else "")
+        dossier = atlas.parent if first == last else settings.output_dir / "<année>"
+        mention = " — DIFFUSION INTERNE (secret statistique levé)" if interne else ""
+        console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : {publie} et indicateurs dans "
+                      f"{dossier}/{mention}")
         return True
     console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
     _report_failure(result, log)
@@ -140,6 +160,10 @@ def run(
                               help="Millésime à traiter (AAAA), ou une plage (AAAA-AAAA) rattrapée en un seul run."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des extraits (défaut : data_raw/)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
+    interne: bool = typer.Option(
+        False, "--interne",
+        help="Diffusion interne pour un bailleur : le secret statistique est levé ; chaque fichier le dit et "
+             "va dans reports/output/<année>/interne/, jamais à la place des fichiers publics."),
 ) -> None:
     """Run the whole pipeline for one year (or a range of years) on the extracts of DATA_DIR."""
     first, last = parse_years(annee)
@@ -147,7 +171,7 @@ def run(
     if not settings.data_dir.is_dir():
         console.print(f"[red]{settings.data_dir} n'existe pas.[/red] Donnez --data-dir, ou lancez `observatoire demo`.")
         raise typer.Exit(2)
-    raise typer.Exit(0 if run_years(settings, first, last, verbose) else 1)
+    raise typer.Exit(0 if run_years(settings, first, last, verbose, interne) else 1)
 
 
 @demo_app.callback(invoke_without_command=True)

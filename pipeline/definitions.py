@@ -9,9 +9,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from pipeline.assets.atlas import atlas_parc_social
 from pipeline.assets.dbt import build_dbt_assets, manifest_path
-from pipeline.assets.exports import build_exports_asset
+from pipeline.assets.publication import build_publication_assets
 from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
 from pipeline.assets.quality import gx_checks
 from pipeline.partitions import annual_partitions, monthly_partitions
@@ -39,6 +38,7 @@ def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefiniti
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster needs, for the folders of ``settings`` (already activated)."""
     dbt_defs = build_dbt_assets(manifest_path())
+    publication_assets, publication_checks = build_publication_assets(dbt_defs)
     ingest = ingest_assets()
     monthly = [a for a in ingest if a.partitions_def == monthly_partitions]
     monthly_selection = dg.AssetSelection.assets(*monthly)
@@ -55,9 +55,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="L'ingestion des extraits mensuels (demandes, examens en CALEOL).",
     )
     return dg.Definitions(
-        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, atlas_parc_social,
-                build_exports_asset(dbt_defs)],
-        asset_checks=gx_checks,
+        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, *publication_assets],
+        asset_checks=[*gx_checks, *publication_checks],
         jobs=[annual_job, monthly_job],
         schedules=[annual_schedule(annual_job)],
         sensors=[data_raw_sensor(annual_job, monthly_job, settings.data_dir)],

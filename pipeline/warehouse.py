@@ -160,3 +160,16 @@ def last_ingestion(conn: duckdb.DuckDBPyConnection, source: str, periode: str) -
         f"select sha256, spec_sha256 from {INGESTION_LOG} where source = ? and periode = ? "
         f"order by ingere_le desc limit 1", [source, periode]).fetchone()
     return (row[0], row[1] or "") if row else None
+
+
+def tables_of_schema(conn: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """The tables (and views) of ``schema``."""
+    return {r[0] for r in conn.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+
+
+def columns_of(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """The columns of ``schema.table``, in order."""
+    return [r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, table]).fetchall()]

@@ -13,11 +13,13 @@ def test_definitions_load_with_every_stage(home):
     defs = build_definitions(home)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw/rpls", "raw/geo_communes", "stg_rpls__logements", "parc_par_commune",
-            "geo_communes", "atlas_parc_social", "ref_communes"} <= keys
-    # dbt sources are the ingest assets (the translator), and the atlas reads the marts
+    assert {"raw/rpls", "raw/geo_communes", "stg_rpls__logements", "parc_par_commune", "geo_communes",
+            "indicateurs_publies", "atlas_parc_social", "publication", "ref_communes"} <= keys
+    # dbt sources are the ingest assets (the translator); the publication step reads the marts, the
+    # atlas reads the publication only
     assert dg.AssetKey(["raw", "rpls"]) in graph.get(dg.AssetKey(["stg_rpls__logements"])).parent_keys
-    assert dg.AssetKey(["parc_par_commune"]) in graph.get(dg.AssetKey(["atlas_parc_social"])).parent_keys
+    assert dg.AssetKey(["parc_par_commune"]) in graph.get(dg.AssetKey(["indicateurs_publies"])).parent_keys
+    assert graph.get(dg.AssetKey(["atlas_parc_social"])).parent_keys == {dg.AssetKey(["indicateurs_publies"])}
     job = defs.resolve_job_def(ANNUAL_JOB)
     assert job.partitions_def is not None
     assert defs.resolve_schedule_def("annuel_1er_decembre") is not None
@@ -31,4 +33,4 @@ def test_gx_check_is_blocking_and_writers_share_one_pool(home):
     assert [s.key for s in specs] == [check_key] and all(s.blocking for s in specs)
     pools = {a.node_def.name: a.node_def.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
     assert pools["raw__rpls"] == pools["raw__geo_communes"] == pools["dbt_staging"] == pools["dbt_marts"] == WRITER_POOL
-    assert pools["atlas_parc_social"] is None  # readers take no writer slot
+    assert pools["atlas_parc_social"] is None and pools["indicateurs_publies"] is None  # readers take no writer slot

@@ -1,7 +1,9 @@
-"""The publication layer: the disclosure rule (indicators.md, section F) and the exports (section E).
+"""The publication step: the exports of a year (indicators.md, section E), the stamp, the audit summary,
+the GeoPackage, the internal diffusion, and the Dagster assets that build, audit, render and publish.
 
 The frames and warehouses are hand-made; every expected cell below was worked out by hand from the
-rule as written in pipeline/publication/secret.py and docs/indicateurs.md.
+rule as written in pipeline/publication/secret.py and docs/indicateurs.md (the rule's own cases are
+in tests/test_secret.py).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -19,14 +22,18 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline.assets.atlas import atlas_metadata
-from pipeline.assets.exports import EXPORTS_KEY, build_exports_asset
+from pipeline.assets.publication import (ATLAS_KEY, INDICATEURS_KEY, PUBLICATION_KEY, build_publication_assets,
+                                         dossier_construit)
 from pipeline.definitions import ANNUAL_JOB, build_definitions
 from pipeline.demo import DEMO_MARKER
 from pipeline.partitions import annual_partitions
 from pipeline.publication import exports
 from pipeline.publication.catalogue import Catalogue, Indicateur
-from pipeline.publication.exports import (MENTION_DEMO, ExportError, exporter_annee, verifier_sans_pseudonyme)
-from pipeline.publication.secret import appliquer_secret, motif_sensible
+from pipeline.publication.exports import ExportError, exporter_annee
+from pipeline.publication.lecture import PublicationLue
+from pipeline.publication.tables import verifier_sans_pseudonyme
+from pipeline.publication.tampon import MENTION_DEMO, MENTION_INTERNE
+from pipeline.publication.verification import auditer_dossier
 from pipeline.resources import ObservatoireResource
 from pipeline.warehouse import IngestionRecord, replace_partition
 
@@ -48,112 +55,6 @@ def table(dimensions: tuple[str, ...], lignes: list[tuple], figures=("numerateur
     frame = pd.DataFrame(lignes, columns=[*dimensions, *figures])
     frame.insert(0, "annee", annee)
     return frame
-
-
-def secrets(frame: pd.DataFrame, cle: str) -> dict:
-    return dict(zip(frame[cle], frame["secret"]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Disclosure rule
-# ---------------------------------------------------------------------------------------------
-
-RESIDENCES = indicateur("ind_res", ("residence",), granularite_fine=True)
-
-
-def test_a_single_masked_cell_gets_a_second_one():
-    frame = table(("residence",), [
-        ("R0", 0, 0, 0),      # no household: published, and never chosen as the second cell
-        ("R1", 4, 8, 4),      # fewer than 11: masked
-        ("R2", 12, 40, 12),   # the smallest other member by numerateur: masked (secondary)
-        ("R3", 15, 20, 15),
-        ("R4", 30, 60, 30),
-        (T, 61, 128, 61),
-    ])
-    out = appliquer_secret(frame, RESIDENCES)
-    assert secrets(out, "residence") == {"R0": False, "R1": True, "R2": True, "R3": False, "R4": False, T: False}
-    masked = out[out["secret"]]
-    assert masked[["numerateur", "denominateur", "valeur"]].isna().all().all()
-    assert out.set_index("residence").loc["R3", "numerateur"] == 15  # the others are untouched
-    assert "secret" not in frame  # the input is not modified
-
-
-def test_two_masked_cells_need_no_third():
-    frame = table(("residence",), [("R1", 4, 8, 4), ("R2", 3, 6, 3), ("R3", 15, 20, 15), ("R4", 30, 60, 30),
-                                   (T, 52, 94, 52)])
-    out = appliquer_secret(frame, RESIDENCES)
-    assert secrets(out, "residence") == {"R1": True, "R2": True, "R3": False, "R4": False, T: False}
-
-
-def test_the_total_row_is_never_the_only_other_masked_cell():
-    # the mart declares its total secret: the single masked member still gets a partner
-    frame = table(("residence",), [("R1", 4, 8, 4), ("R2", 12, 40, 12), ("R3", 15, 20, 15), (T, 31, 68, 31)])
-    frame["secret"] = [False, False, False, True]
-    out = appliquer_secret(frame, RESIDENCES)
-    assert secrets(out, "residence") == {"R1": True, "R2": True, "R3": False, T: True}
-    # a group whose only member is masked: the total would give it away, so the total is masked
-    motifs = indicateur("ind_motifs", ("motif",), motifs_sensibles=True, source=("syplo",))
-    frame = table(("motif",), [("G_VIOLENCES", 4, 40, 4), (T, 4, 40, 4)])
-    assert secrets(appliquer_secret(frame, motifs), "motif") == {"G_VIOLENCES": True, T: True}
-
-
-def test_nothing_is_masked_when_every_count_reaches_11():
-    frame = table(("residence",), [("R1", 11, 11, 11), ("R2", 0, 25, 0), ("R3", 40, 90, 40), (T, 51, 126, 51)])
-    out = appliquer_secret(frame, RESIDENCES)
-    assert not out["secret"].any()
-    pd.testing.assert_frame_equal(out.drop(columns="secret"), frame)
-
-
-def test_fragility_class_hidden_under_11_surveyed_households():
-    fragilite = indicateur("fragilite_iris", ("commune", "iris"), famille="fragilite", unite="part",
-                           granularite_fine=True, source=("ops",))
-    figures = ("c1", "c2", "c3", "nb_criteres", "classe", "nb_menages")
-    frame = table(("commune", "iris"), [
-        ("21231", "212310101", 0.5, 0.6, 0.1, 2, "fragile", 8),
-        ("21231", "212310102", 0.2, 0.3, 0.1, 0, "non fragile", 25),
-        ("21231", "212310103", None, None, None, None, None, 0),
-    ], figures=figures)
-    out = appliquer_secret(frame, fragilite).set_index("iris")
-    assert list(out["secret"]) == [True, False, True]
-    assert out.loc["212310101", list(figures)].isna().all()
-    assert out.loc["212310102", "classe"] == "non fragile" and out.loc["212310102", "nb_menages"] == 25
-
-
-def test_sensitive_motifs_masked_at_any_geography_institutional_tables_never():
-    motifs = indicateur("ind_26", ("motif",), motifs_sensibles=True, source=("syplo",))
-    frame = table(("motif",), [
-        ("DALO", 3, 60, 3),             # small, but not a sensitive motif
-        ("G_VIOLENCES", 4, 60, 4),      # sensitive and small: masked
-        ("H_PROSTITUTION", 0, 60, 0),   # sensitive, but zero households
-        ("C_DEFAVORISE", 25, 60, 25),
-        ("A_HANDICAP", 28, 60, 28),
-        (T, 60, 60, 60),
-    ])
-    out = appliquer_secret(frame, motifs)
-    # secondary: the smallest non-zero other member by numerateur is DALO (3)
-    assert secrets(out, "motif") == {"DALO": True, "G_VIOLENCES": True, "H_PROSTITUTION": False,
-                                     "C_DEFAVORISE": False, "A_HANDICAP": False, T: False}
-    assert [m for m in ("G_VIOLENCES", "A_HANDICAP", "L_EXPULSION", "I_TRAITE", "VIOLENCES", "HANDICAP")
-            if not motif_sensible(m)] == []
-    assert not any(map(motif_sensible, ("DALO", "C_DEFAVORISE", "LOYER_TROP_CHER", None)))
-    par_bailleur = indicateur("ind_23", ("bailleur",))
-    frame = table(("bailleur",), [("ICF", 2, 2, 2), ("GDH", 40, 40, 40), (T, 42, 42, 42)])
-    assert not appliquer_secret(frame, par_bailleur)["secret"].any()
-
-
-def test_secondary_suppression_propagates_across_dimensions():
-    croise = indicateur("ind_x", ("iris", "quartile"), granularite_fine=True)
-    frame = table(("iris", "quartile"), [
-        ("I1", "Q1", 3, 3, 3), ("I1", "Q2", 20, 20, 20), ("I1", "Q3", 30, 30, 30), ("I1", T, 53, 53, 53),
-        ("I2", "Q1", 30, 30, 30), ("I2", "Q2", 50, 50, 50), ("I2", "Q3", 40, 40, 40), ("I2", T, 120, 120, 120),
-        (T, "Q1", 33, 33, 33), (T, "Q2", 70, 70, 70), (T, "Q3", 70, 70, 70), (T, T, 173, 173, 173),
-    ])
-    out = appliquer_secret(frame, croise)
-    masked = {(i, q) for i, q, s in zip(out["iris"], out["quartile"], out["secret"]) if s}
-    # (I1,Q1) alone in column Q1 → (I2,Q1); alone in row I1 → (I1,Q2); (I2,Q1) alone in row I2 → (I2,Q3);
-    # then (I1,Q2) is alone in column Q2 → (I2,Q2), and (I2,Q3) alone in column Q3 → (I1,Q3)
-    assert masked == {(i, q) for i in ("I1", "I2") for q in ("Q1", "Q2", "Q3")}
-    assert not out[(out["iris"] == T) | (out["quartile"] == T)]["secret"].any()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,7 +164,8 @@ def test_exports_write_exact_csv_with_masked_cells(warehouse, tmp_path):
 def test_indicators_without_data_are_non_renseigne_never_zeros(warehouse, tmp_path):
     publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
     dossier = publication.dossier
-    assert sorted(p.name for p in dossier.glob("*.csv")) == ["_non_renseignes.csv", "diag_parc.csv", "ind_refus.csv"]
+    assert sorted(p.name for p in dossier.glob("*.csv")) == ["_libelles.csv", "_non_renseignes.csv", "diag_parc.csv",
+                                                            "ind_refus.csv"]
     with (dossier / "_non_renseignes.csv").open(encoding="utf-8") as handle:
         lignes = list(csv.DictReader(handle))
     raisons = {ligne["code"]: ligne["raison"] for ligne in lignes}
@@ -298,29 +200,44 @@ def test_workbook_has_a_stamped_readme_then_one_sheet_per_code(warehouse, tmp_pa
 def test_folder_metadata_stamps_every_file(warehouse, tmp_path):
     publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
     meta = json.loads((publication.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
-    assert meta["mention"] == MENTION_DEMO and meta["donnees_fictives"] is True
+    assert meta["mentions"] == [MENTION_DEMO] and meta["donnees_fictives"] is True
     assert meta["run_id"] == "0123456789abcdef" and meta["version_du_code"] == "abc1234567+dirty"
     assert meta["sources"]["rpls"] == "2021" and meta["sources"]["attributions"] == "2021-01 à 2021-02 (2 mois)"
     assert "absente" in meta["sources"]["ops"]  # ingested for 2020 only
     fichiers = {f["fichier"]: f for f in meta["fichiers"]}
     assert set(fichiers) == {p.name for p in publication.dossier.iterdir()} - {"_metadonnees.json"}
+    assert {"_libelles.csv", "_non_renseignes.csv", "indicateurs_242100410_2021.xlsx"} <= set(fichiers)
     for nom, entree in fichiers.items():
         assert entree["sha256"] == hashlib.sha256((publication.dossier / nom).read_bytes()).hexdigest()
     assert fichiers["ind_refus.csv"]["source"] == ["Fichier partagé 2021"]
     assert fichiers["ind_refus.csv"]["cellules_masquees"] == 2
     reel = exporter_annee(warehouse, 2021, tmp_path / "reel", estampille(demo=False), "242100410", CATALOGUE)
     meta = json.loads((reel.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
-    assert meta["mention"] is None and meta["donnees_fictives"] is False
+    assert meta["mentions"] == [] and meta["donnees_fictives"] is False
+    # the rule and its audit travel with the files
+    audit = meta["secret"]["audit"]
+    assert meta["secret"]["seuil"] == 11 and "11" in meta["secret"]["regle"]
+    assert audit["reussi"] and audit["lignes_masquees"] == 2 and audit["secondaires"] == 1
+    assert audit["intervalle_le_plus_etroit"]["largeur"] >= 11
+    assert {t["code"]: t["secondaires"] for t in audit["par_table"]} == {"ind_refus": 1, "diag_parc": 0}
 
 
-def test_evolution_indicators_carry_the_previous_year(tmp_path):
+def test_objectives_and_evolution_indicators_carry_their_series(tmp_path):
+    """The atlas draws the evolution from the published tables: the « Évolution… » indicators and the
+    objectives carry the years before theirs (up to five in all), the others their year only."""
     evolution = indicateur("ind_evol", ("bailleur",), evolution=True)
-    chemin = entrepot(tmp_path / "w.duckdb", {"ind_evol": pd.concat([
-        mart(("bailleur",), [("GDH", 40, 40, 40)], annee=2021), mart(("bailleur",), [("GDH", 30, 30, 30)], annee=2020),
-        mart(("bailleur",), [("GDH", 20, 20, 20)], annee=2019)])}, [("attributions", "2021-06")])
-    publication = exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", catalogue(evolution))
+    annuel = indicateur("ind_annuel", ("bailleur",))
+    serie = pd.concat([mart(("bailleur",), [("GDH", 10 * (a - 2015), 40, 10 * (a - 2015))], annee=a)
+                       for a in range(2015, 2022)])
+    chemin = entrepot(tmp_path / "w.duckdb", {"ind_evol": serie, "ind_annuel": serie},
+                      [("attributions", "2021-06")])
+    publication = exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410",
+                                 catalogue(evolution, annuel))
     assert (publication.dossier / "ind_evol.csv").read_text(encoding="utf-8") == (
-        "annee,bailleur,numerateur,denominateur,valeur,secret\n2020,GDH,30,30,30,false\n2021,GDH,40,40,40,false\n")
+        "annee,bailleur,numerateur,denominateur,valeur,secret\n" + "".join(
+            f"{a},GDH,{10 * (a - 2015)},40,{10 * (a - 2015)},false\n" for a in range(2017, 2022)))
+    assert (publication.dossier / "ind_annuel.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "2021,GDH,60,40,60,false"]
 
 
 def test_a_mart_without_figures_for_the_year_is_non_renseigne_with_its_reason(tmp_path):
@@ -383,18 +300,96 @@ def test_publication_is_atomic_and_archives_the_previous_folder(warehouse, tmp_p
 
 
 # ---------------------------------------------------------------------------------------------
-# The Dagster asset
+# Reading back, the audit of the files, the internal diffusion, the GeoPackage
 # ---------------------------------------------------------------------------------------------
 
-def test_exports_asset_follows_the_catalogue_marts_in_the_annual_job(home):
+def test_a_published_folder_reads_back_with_its_masked_cells(warehouse, tmp_path):
+    publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
+    lue = PublicationLue(publication.dossier)
+    assert lue.annee == 2021 and lue.codes == ["ind_refus", "diag_parc"] and lue.mentions == [MENTION_DEMO]
+    refus = lue.table("ind_refus")
+    r1 = refus.donnees.index[refus.donnees["residence"].eq("R1")][0]
+    assert refus.masquee(r1, "numerateur") and pd.isna(refus.donnees.at[r1, "numerateur"])
+    assert refus.donnees.loc[refus.donnees["residence"].eq("R3"), "numerateur"].tolist() == [15]
+    assert lue.table("ind_ops") is None and "ops" in lue.raison_non_renseigne("ind_ops")
+
+
+def test_the_audit_of_the_files_refuses_a_publication_built_to_leak(warehouse, tmp_path):
+    """The check reads the CSV as written: un-masking the complement of a masked résidence (a CSV edited
+    by hand, a rule that forgot a cell) gives R1 back from the bailleur's total, and the audit fails."""
+    publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
+    assert auditer_dossier(publication.dossier, warehouse, CATALOGUE).reussi
+    fuite = tmp_path / "fuite"
+    shutil.copytree(publication.dossier, fuite)
+    chemin = fuite / "ind_refus.csv"
+    chemin.write_text(chemin.read_text(encoding="utf-8").replace("2021,GDH,R2,s,s,s,true", "2021,GDH,R2,12,40,12,false"),
+                      encoding="utf-8")
+    rapport = auditer_dossier(fuite, warehouse, CATALOGUE)
+    assert not rapport.reussi
+    assert {(c.table, dict(c.cle)["residence"], c.largeur) for c in rapport.echecs} >= {("ind_refus", "R1", 0.0)}
+    assert "residence = R1" in rapport.message()
+
+
+def test_an_internal_diffusion_lifts_the_rule_and_says_so_on_every_file(warehouse, tmp_path):
+    interne = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE, secret=False)
+    assert interne.dossier == tmp_path / "out" / "2021" / "interne"
+    assert not (tmp_path / "out" / "2021" / "indicateurs").exists()  # never in place of the public folder
+    assert "2021,GDH,R1,3,14,3,false" in (interne.dossier / "ind_refus.csv").read_text(encoding="utf-8")
+    meta = json.loads((interne.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
+    assert meta["diffusion_interne"] is True and MENTION_INTERNE in meta["mentions"]
+    assert meta["secret"]["applique"] is False
+    lisez_moi = [c for ligne in load_workbook(interne.classeur)["Lisez-moi"].iter_rows(values_only=True)
+                 for c in ligne if c is not None]
+    assert MENTION_INTERNE in lisez_moi
+
+
+def test_the_geopackage_carries_the_published_figures_of_each_geography(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    communes = pd.DataFrame({"annee": [2021, 2021], "code_insee": ["21231", "21166"], "nom": ["Dijon", "Chenôve"],
+                             "fictif": [False, False],
+                             "geometry_wkb": [shapely.to_wkb(shapely.box(0, 0, 1, 1)), shapely.to_wkb(shapely.box(1, 0, 2, 1))]})
+    iris = pd.DataFrame({"annee": [2021] * 3, "iris": ["212310101", "212310102", "211660000"],
+                         "nom": ["A", "B", "C"], "code_insee": ["21231", "21231", "21166"], "fictif": [True] * 3,
+                         "geometry_wkb": [shapely.to_wkb(shapely.box(x, 0, x + 1, 1)) for x in range(3)]})
+    par_iris = indicateur("diag_iris", ("commune", "iris"), famille="diagnostic", source=("rpls",),
+                          granularite_fine=True)
+    chemin = entrepot(tmp_path / "w.duckdb", {
+        "parc_commune": MART_PARC, "geo_communes": communes, "geo_iris": iris,
+        "diag_iris": mart(("commune", "iris"), [("21231", "212310101", 4, None, 4), ("21231", "212310102", 30, None, 30),
+                                                ("21231", T, 34, None, 34), ("21166", "211660000", 0, None, 0),
+                                                ("21166", T, 0, None, 0)])}, [("rpls", "2021")])
+    publication = exporter_annee(chemin, 2021, tmp_path / "out", estampille(), "242100410", catalogue(PARC, par_iris))
+    gpkg = publication.dossier / "indicateurs_242100410_2021.gpkg"
+    couche_communes = gpd.read_file(gpkg, layer="communes").set_index("code")
+    assert couche_communes.crs.to_epsg() == 2154
+    assert couche_communes.loc["21231", "diag_parc_valeur"] == 0.125
+    assert couche_communes.loc["21231", "diag_iris_valeur"] == 34  # the commune's total row
+    couche_iris = gpd.read_file(gpkg, layer="iris").set_index("code")
+    # 4 dwellings: masked, and its complement too; the file holds no masked figure
+    assert couche_iris["diag_iris_valeur"].isna().tolist() == [True, True, False]
+    assert couche_iris["diag_iris_secret"].tolist() == [1, 1, 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The Dagster assets
+# ---------------------------------------------------------------------------------------------
+
+def test_the_publication_assets_follow_the_catalogue_marts_in_the_annual_job(home):
     defs = build_definitions(home)
     graph = defs.resolve_asset_graph()
-    parents = graph.get(EXPORTS_KEY).parent_keys
-    assert dg.AssetKey(["parc_par_commune"]) in parents
-    assert dg.AssetKey(["geo_communes"]) not in parents  # outside the catalogue
-    assert EXPORTS_KEY in defs.resolve_job_def(ANNUAL_JOB).asset_layer.selected_asset_keys
-    asset = next(a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and EXPORTS_KEY in a.keys)
-    assert asset.partitions_def == annual_partitions and asset.node_def.pool is None  # a reader
+    parents = graph.get(INDICATEURS_KEY).parent_keys
+    assert dg.AssetKey(["parc_par_commune"]) in parents and dg.AssetKey(["geo_communes"]) in parents
+    assert graph.get(ATLAS_KEY).parent_keys == {INDICATEURS_KEY}  # the atlas never reads a mart
+    assert graph.get(PUBLICATION_KEY).parent_keys == {INDICATEURS_KEY, ATLAS_KEY}
+    selected = defs.resolve_job_def(ANNUAL_JOB).asset_layer.selected_asset_keys
+    assert {INDICATEURS_KEY, ATLAS_KEY, PUBLICATION_KEY} <= selected
+    checks = {c.name: c for c in defs.resolve_asset_graph().asset_check_keys}
+    assert "audit_secret" in {k.name for k in graph.asset_check_keys if k.asset_key == INDICATEURS_KEY}
+    for cle in (INDICATEURS_KEY, ATLAS_KEY, PUBLICATION_KEY):
+        asset = next(a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and cle in a.keys)
+        assert asset.partitions_def == annual_partitions and asset.node_def.pool is None  # readers
 
 
 def _upstream(passes: bool):
@@ -410,23 +405,27 @@ def _upstream(passes: bool):
 
 
 @pytest.mark.parametrize("passes", [True, False])
-def test_the_asset_publishes_only_after_its_marts_pass_their_blocking_checks(home, passes):
+def test_the_tables_are_built_and_audited_only_after_their_marts_pass_their_blocking_checks(home, passes):
     entrepot(home.warehouse, {"ind_refus": MART_REFUS}, [("attributions", "2021-03")])
     (home.data_dir).mkdir(parents=True, exist_ok=True)
     (home.data_dir / DEMO_MARKER).write_text("fictif")
     amont, controle = _upstream(passes)
-    asset = build_exports_asset([amont], catalogue(REFUS))
-    result = dg.materialize([amont, controle, asset], partition_key="2021", raise_on_error=False,
+    assets, checks = build_publication_assets([amont], catalogue(REFUS))
+    construit = assets[0]
+    result = dg.materialize([amont, controle, construit, *checks], partition_key="2021", raise_on_error=False,
                             resources={"observatoire": ObservatoireResource.from_settings(home)})
-    dossier = home.output_dir / "2021" / "indicateurs"
+    dossier = dossier_construit(home, 2021)
     if passes:
         assert result.success
         assert (dossier / "ind_refus.csv").read_text(encoding="utf-8") == CSV_REFUS
         meta = json.loads((dossier / "_metadonnees.json").read_text(encoding="utf-8"))
-        assert meta["mention"] == MENTION_DEMO and meta["run_id"] == result.run_id
+        assert meta["mentions"] == [MENTION_DEMO] and meta["run_id"] == result.run_id
+        evaluations = result.get_asset_check_evaluations()
+        assert [(e.check_name, e.passed) for e in evaluations if e.check_name == "audit_secret"] == [("audit_secret", True)]
     else:
         assert not dossier.exists()
-        assert EXPORTS_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
+        assert INDICATEURS_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert not (home.output_dir / "2021").exists()  # building is not publishing
 
 
 def test_a_year_without_survey_is_described_by_the_previous_survey_when_its_extract_was_ingested(tmp_path):

@@ -133,7 +133,6 @@ final as (
         denominateur,
         numerateur                                                                as valeur,
         cast(null as varchar)                                                     as raison,
-        false                                                                     as secret,
         'Saisie métropole ' || annee                                              as source
     from mesures
     union all
@@ -144,7 +143,6 @@ final as (
         null,
         null,
         {{ raison_saisie_absente() }},
-        false,
         null
     from sans_saisie
     cross join (values ('logements_commercialises'), ('accedants'), ('accedants_issus_parc_social'))

@@ -34,6 +34,9 @@ DIMENSIONS = frozenset({
 })
 #: Dimensions at which the fine-geography disclosure rule applies (indicators.md, section F).
 DIMENSIONS_FINES = frozenset({"iris", "residence", "adresse"})
+#: Dimensions of the institutional tables (indicators.md, section F): their totals are published as
+#: counts and never masked to protect another cell (secondary suppression).
+DIMENSIONS_INSTITUTIONNELLES = frozenset({"bailleur", "bailleur_origine", "reservataire", "qpv", "commune"})
 
 #: The figure columns of each family, in their published order (indicators.md, section E).
 CHIFFRES = ("numerateur", "denominateur", "valeur")
@@ -63,7 +66,8 @@ _NOM = re.compile(r"^[a-z][a-z0-9_]*$")
 LONGUEUR_CODE_MAX = 31
 _CHAMPS = ("code", "libelle", "famille", "definition", "unite", "source", "modele", "dimensions",
            "granularite_fine", "motifs_sensibles", "saisie", "evolution", "section_atlas", "statut")
-_CHAMPS_FACULTATIFS = ("colonnes",)
+_CHAMPS_FACULTATIFS = ("colonnes", "enquete_menages")
+RELATIONS = ("egal", "inclus")
 
 
 class CatalogueError(ValueError):
@@ -90,6 +94,9 @@ class Indicateur:
     statut: str
     #: Published column → mart column, for a mart that names them otherwise.
     colonnes: Mapping[str, str] = field(default_factory=dict)
+    #: The table describes households of a survey (the OPS): a row whose base — surveyed households,
+    #: or the base of its share — is under the threshold is masked at any scale (section F).
+    enquete_menages: bool = False
 
     @property
     def disponible(self) -> bool:
@@ -107,6 +114,34 @@ class Indicateur:
 
 
 @dataclass(frozen=True)
+class CoteLien:
+    """One side of a :class:`Lien`: the rows of ``table`` (after ``filtre``), keyed by ``par``."""
+
+    table: str
+    par: tuple[str, ...]
+    colonnes: tuple[str, ...]
+    filtre: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lien:
+    """Two published tables that describe the same households or dwellings (indicators.md, section F:
+    masked cells « cannot be recomputed from the totals around them », in any table).
+
+    For every key of ``par``, the ``detail`` rows with that key add up to the ``ensemble`` row with
+    that key (``relation: egal``), or to at most that row (``inclus``: the detail covers part of the
+    ensemble), column by column in the order given. A key ``TOTAL`` on the ensemble side gathers every
+    detail row. The disclosure rule checks each relation on the true figures before using it.
+    """
+
+    nom: str
+    description: str
+    relation: str
+    detail: CoteLien
+    ensemble: CoteLien
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """The whole catalogue file."""
 
@@ -117,6 +152,8 @@ class Catalogue:
     #: Survey sources, not extracted every year (the OPS): a mart built on one names the survey that
     #: stands for the year in its column ``annee_enquete``.
     sources_enquete: tuple[str, ...] = ()
+    #: Relations between published tables that the disclosure rule must respect across tables.
+    liens: tuple[Lien, ...] = ()
 
     def par_code(self) -> dict[str, Indicateur]:
         return {i.code: i for i in self.indicateurs}
@@ -135,7 +172,7 @@ def charger(chemin: Path = CATALOGUE_PATH) -> Catalogue:
         raise CatalogueError(f"{chemin}: YAML illisible : {err}") from err
     if not isinstance(brut, dict):
         raise CatalogueError(f"{chemin}: attendu un document YAML avec les clés « version » et « indicateurs ».")
-    inconnues = set(brut) - {"version", "indicateurs", "marts_hors_catalogue", "sources_enquete"}
+    inconnues = set(brut) - {"version", "indicateurs", "marts_hors_catalogue", "sources_enquete", "liens"}
     if inconnues:
         raise CatalogueError(f"{chemin}: clés de premier niveau inconnues : {', '.join(sorted(inconnues))}.")
     if brut.get("version") != 1:
@@ -168,8 +205,45 @@ def charger(chemin: Path = CATALOGUE_PATH) -> Catalogue:
     if not isinstance(enquetes, list) or any(s not in toutes_sources for s in enquetes):
         raise CatalogueError(f"{chemin}: sources_enquete : attendu une liste de sources des indicateurs "
                              f"({', '.join(sorted(toutes_sources))}), trouvé {enquetes!r}.")
+    par_code = {i.code: i for i in indicateurs}
+    liens = tuple(_lien(chemin, n, e, par_code) for n, e in enumerate(brut.get("liens") or [], start=1))
     return Catalogue(chemin=chemin, indicateurs=tuple(indicateurs), marts_hors_catalogue=hors,
-                     sources_enquete=tuple(str(s) for s in enquetes))
+                     sources_enquete=tuple(str(s) for s in enquetes), liens=liens)
+
+
+def _lien(chemin: Path, numero: int, entree: Any, par_code: Mapping[str, Indicateur]) -> Lien:
+    """One entry of ``liens``, checked against the indicators it names."""
+    nom = f"liens, entrée n° {numero}"
+    if not isinstance(entree, dict) or set(entree) != {"nom", "description", "relation", "detail", "ensemble"}:
+        raise CatalogueError(f"{chemin}: {nom} : attendu les champs nom, description, relation, detail, "
+                             f"ensemble ; trouvé {entree!r}.")
+    nom = f"lien {entree['nom']!r}"
+    if entree["relation"] not in RELATIONS:
+        raise CatalogueError(f"{chemin}: {nom} : relation {entree['relation']!r} ; attendu "
+                             f"{' | '.join(RELATIONS)}.")
+    cotes = []
+    for cote in ("detail", "ensemble"):
+        brut = entree[cote]
+        if not isinstance(brut, dict) or not {"table", "par", "colonnes"} <= set(brut) \
+                or set(brut) - {"table", "par", "colonnes", "filtre"}:
+            raise CatalogueError(f"{chemin}: {nom} : « {cote} » : attendu {{table, par, colonnes[, filtre]}}, "
+                                 f"trouvé {brut!r}.")
+        indicateur = par_code.get(brut["table"])
+        if indicateur is None:
+            raise CatalogueError(f"{chemin}: {nom} : « {cote} » : {brut['table']!r} n'est pas un code du catalogue.")
+        filtre = brut.get("filtre") or {}
+        inconnues = [d for d in [*brut["par"], *filtre] if d not in indicateur.dimensions]
+        if inconnues:
+            raise CatalogueError(f"{chemin}: {nom} : « {cote} » : {', '.join(inconnues)} ne sont pas des dimensions "
+                                 f"de {indicateur.code} ({', '.join(indicateur.dimensions)}).")
+        cotes.append(CoteLien(table=indicateur.code, par=tuple(brut["par"]), colonnes=tuple(brut["colonnes"]),
+                              filtre={str(k): str(v) for k, v in filtre.items()}))
+    detail, ensemble = cotes
+    if len(detail.colonnes) != len(ensemble.colonnes) or len(detail.par) != len(ensemble.par):
+        raise CatalogueError(f"{chemin}: {nom} : detail et ensemble doivent avoir autant de colonnes et de "
+                             f"dimensions « par ».")
+    return Lien(nom=str(entree["nom"]), description=str(entree["description"]).strip(),
+                relation=entree["relation"], detail=detail, ensemble=ensemble)
 
 
 def indicateurs(chemin: Path = CATALOGUE_PATH) -> list[Indicateur]:
@@ -273,9 +347,15 @@ def _indicateur(chemin: Path, numero: int, entree: Any) -> Indicateur:
             or not all(isinstance(k, str) and isinstance(v, str) and k in publiables for k, v in colonnes.items())):
         raise erreur("colonnes", f"un dictionnaire colonne publiée → colonne du mart, les colonnes publiées "
                                  f"parmi {', '.join(sorted(publiables))}")
+    enquete_menages = entree.get("enquete_menages", False)
+    if not isinstance(enquete_menages, bool):
+        raise erreur("enquete_menages", "true ou false")
+    if enquete_menages and not set(source) & {"ops"}:
+        raise erreur("enquete_menages", "false : la table ne lit pas d'enquête auprès des ménages (source ops)")
     return Indicateur(
         code=code, libelle=libelle, famille=famille, definition=texte("definition"),
         unite=choix("unite", UNITES), source=source, modele=modele, dimensions=dimensions,
         granularite_fine=granularite_fine, motifs_sensibles=motifs_sensibles, saisie=saisie,
         evolution=evolution, section_atlas=section, statut=choix("statut", STATUTS), colonnes=dict(colonnes),
+        enquete_menages=enquete_menages,
     )

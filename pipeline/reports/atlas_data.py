@@ -1,6 +1,7 @@
-"""What the atlas cells use: read the finished marts (read-only), format numbers in French, draw maps.
+"""What the atlas cells use: format numbers in French, draw maps and tables.
 
-The atlas computes no indicator: it reads ``marts`` tables and lays them out.
+The atlas computes no indicator: it reads the published tables of the year
+(:class:`pipeline.publication.lecture.PublicationLue`) and lays them out.
 """
 
 from __future__ import annotations
@@ -13,22 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipeline.warehouse import connect_read_only
 
 NBSP = "\u202f"  # espace fine insécable, the French thousands separator
-
-
-def lire_mart(warehouse: Path, table: str, annee: int) -> pd.DataFrame:
-    """Rows of ``marts.<table>`` for one year (read-only connection)."""
-    with connect_read_only(warehouse) as conn:
-        return conn.execute(f"select * from marts.{table} where annee = ?", [annee]).df()
-
-
-def lire_communes(warehouse: Path, annee: int) -> gpd.GeoDataFrame:
-    """Commune contours of the year (Lambert-93), from ``marts.geo_communes``."""
-    frame = lire_mart(warehouse, "geo_communes", annee)
-    geometry = shapely.from_wkb(frame.pop("geometry_wkb").map(bytes).to_numpy())
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:2154")
 
 
 def fr_entier(value: float | int | None) -> str:

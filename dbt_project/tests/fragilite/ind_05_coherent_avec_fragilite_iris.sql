@@ -8,7 +8,8 @@ with
 ind_05 as (
     select annee, classe_fragilite, qpv, numerateur
     from {{ ref('ind_05') }}
-    where maille = 'IRIS' and classe_fragilite not in ('TOTAL', 'non renseigné') and qpv <> 'HORS_QPV'
+    where maille = 'IRIS' and classe_fragilite not in ('TOTAL', 'non renseigné', 'effectif insuffisant')
+      and qpv <> 'HORS_QPV'
 ),
 
 par_classe as (

@@ -20,6 +20,12 @@ final as (
         unites.maille,
         unites.unite,
         unites.nb_menages,
+        unites.c1_numerateur,
+        unites.c1_denominateur,
+        unites.c2_numerateur,
+        unites.c2_denominateur,
+        unites.c3_numerateur,
+        unites.c3_denominateur,
         unites.c1,
         unites.c2,
         unites.c3,
@@ -28,7 +34,9 @@ final as (
         unites.c3_atteint,
         unites.nb_criteres,
         unites.classe,
-        unites.nb_criteres >= 2                                            as est_fragile
+        unites.effectif_suffisant,
+        -- a unit under the disclosure threshold has no class, so it is never fragile
+        coalesce(unites.nb_criteres >= 2, false)                           as est_fragile
     from annees
     join unites on unites.annee_enquete = annees.annee_enquete
 )

@@ -5,7 +5,11 @@
 --   C3 = share of adults unemployed;
 -- a criterion is met when its share reaches the threshold of the referential (equality meets it),
 -- and the class is the referential's name for the number of criteria met. A criterion whose share
--- has nothing to divide (e.g. no recent mover) is not met. The comparison « num ≥ seuil × den » is
+-- has nothing to divide (e.g. no recent mover) is not met. A unit with fewer responding households
+-- than the disclosure threshold (ref_secret_statistique, SEUIL: 11, indicators.md section F) gets no
+-- criterion met and no class (« effectif insuffisant »): a class on a handful of households is
+-- neither reliable nor publishable, and a class never computed cannot leak through the tables that
+-- list fragile units (ind_07, ind_10) or count dwellings by class (ind_05). The comparison « num ≥ seuil × den » is
 -- made in decimals, so that equality holds for any threshold a CIL may set: in binary floating point
 -- 0,28 × 25 is 7.000000000000001, and a unit with exactly 7 out of 25 would miss a 28 % threshold.
 with
@@ -22,6 +26,12 @@ seuils as (
         max(seuil) filter (where critere = 'C3')                           as seuil_c3
     from {{ ref('ref_seuils_fragilite') }}
     where nature = 'critere'
+),
+
+secret as (
+    select cast(valeur as integer)                                         as seuil_effectif
+    from {{ ref('ref_secret_statistique') }}
+    where parametre = 'SEUIL'
 ),
 
 classes as (
@@ -63,20 +73,22 @@ comptes as (
 criteres as (
     select
         comptes.*,
+        comptes.nb_menages >= secret.seuil_effectif                                      as effectif_suffisant,
         {{ taux('c1_numerateur', 'c1_denominateur') }}                                   as c1,
         {{ taux('c2_numerateur', 'c2_denominateur') }}                                   as c2,
         {{ taux('c3_numerateur', 'c3_denominateur') }}                                   as c3,
-        case when c1_denominateur > 0
+        case when c1_denominateur > 0 and comptes.nb_menages >= secret.seuil_effectif
             then c1_numerateur >= cast(seuils.seuil_c1 as decimal(18, 6)) * c1_denominateur
             else false end                                                               as c1_atteint,
-        case when c2_denominateur > 0
+        case when c2_denominateur > 0 and comptes.nb_menages >= secret.seuil_effectif
             then c2_numerateur >= cast(seuils.seuil_c2 as decimal(18, 6)) * c2_denominateur
             else false end                                                               as c2_atteint,
-        case when c3_denominateur > 0
+        case when c3_denominateur > 0 and comptes.nb_menages >= secret.seuil_effectif
             then c3_numerateur >= cast(seuils.seuil_c3 as decimal(18, 6)) * c3_denominateur
             else false end                                                               as c3_atteint
     from comptes
     left join seuils on true
+    left join secret on true
 ),
 
 final as (
@@ -97,12 +109,15 @@ final as (
         criteres.c1_atteint,
         criteres.c2_atteint,
         criteres.c3_atteint,
-        cast(criteres.c1_atteint as integer) + cast(criteres.c2_atteint as integer)
-            + cast(criteres.c3_atteint as integer)                                       as nb_criteres,
+        criteres.effectif_suffisant,
+        case when criteres.effectif_suffisant
+            then cast(criteres.c1_atteint as integer) + cast(criteres.c2_atteint as integer)
+                + cast(criteres.c3_atteint as integer) end                               as nb_criteres,
         classes.classe
     from criteres
     left join classes
-        on classes.nb_criteres = cast(criteres.c1_atteint as integer)
+        on criteres.effectif_suffisant
+        and classes.nb_criteres = cast(criteres.c1_atteint as integer)
             + cast(criteres.c2_atteint as integer) + cast(criteres.c3_atteint as integer)
 )
 

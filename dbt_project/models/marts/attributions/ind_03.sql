@@ -66,8 +66,6 @@ final as (
         mesures.numerateur,
         mesures.denominateur,
         mesures.numerateur                                                          as valeur,
-        -- institutional table (by bailleur, réservataire): published as counts
-        false                                                                       as secret,
         {{ source_fichier_partage('situations.date_situation') }}                   as source
     from mesures
     join situations on situations.annee = mesures.annee

@@ -76,8 +76,6 @@ final as (
         valeur,
         numerateur_precedent,
         valeur_precedente,
-        -- institutional table (by réservataire): published as counts
-        false                                                                       as secret,
         {{ source_fichier_partage('date_situation') }}                              as source
     from evolution
     {{ annee_filter() }}

@@ -86,8 +86,6 @@ final as (
         evolution.valeur,
         evolution.numerateur_precedent,
         evolution.valeur_precedente,
-        -- institutional table (by QPV): published as counts
-        false                                                                       as secret,
         {{ source_fichier_partage('situations.date_situation') }}                   as source
     from evolution
     join situations on situations.annee = evolution.annee

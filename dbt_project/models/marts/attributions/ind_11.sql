@@ -111,8 +111,6 @@ final as (
         evolution.numerateur_precedent,
         evolution.valeur_precedente,
         evolution.raison,
-        -- institutional table (by réservataire): published as counts
-        false                                                                       as secret,
         {{ source_fichier_partage('situations.date_situation') }}
             || case when evolution.syplo_present then ', SYPLO ' || evolution.annee else '' end as source,
         -- not published: the same count on the extract's PRIORITAIRE / DALO flags

@@ -55,7 +55,6 @@ final as (
         evolution.valeur,
         evolution.numerateur_precedent,
         evolution.valeur_precedente,
-        false                                                                       as secret,
         {{ source_fichier_partage('situations.date_situation') }}                   as source
     from evolution
     join situations on situations.annee = evolution.annee

@@ -43,8 +43,6 @@ final as (
         comptes.numerateur,
         comptes.denominateur,
         comptes.numerateur                                                          as valeur,
-        -- institutional table (by bailleur): published as counts
-        false                                                                       as secret,
         {{ source_fichier_partage('situations.date_situation') }}                   as source
     from comptes
     join situations on situations.annee = comptes.annee

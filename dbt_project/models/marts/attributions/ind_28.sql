@@ -53,8 +53,6 @@ final as (
         comptes.numerateur,
         total.numerateur                                                            as denominateur,
         comptes.numerateur                                                          as valeur,
-        -- counts by motif of refusal (not a priority motif), institutional geography (QPV)
-        false                                                                       as secret,
         {{ source_fichier_partage('situations.date_situation') }}                   as source
     from comptes
     join comptes as total

@@ -53,7 +53,6 @@ final as (
         case when plafond_loyer_m2 is not null
             then {{ taux('numerateur', 'denominateur') }} end                     as valeur,
         plafond_loyer_m2,
-        false                                                                     as secret,
         'RPLS ' || annee                                                          as source
     from comptes
 )

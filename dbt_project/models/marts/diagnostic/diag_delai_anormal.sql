@@ -45,7 +45,6 @@ final as (
         case when decidees = denominateur then numerateur end                     as numerateur,
         denominateur,
         case when decidees = denominateur then {{ taux('numerateur', 'denominateur') }} end as valeur,
-        false                                                                     as secret,
         {{ source_fichier_partage('date_situation') }}                            as source
     from comptes
 )

@@ -65,7 +65,6 @@ final as (
         cast(null as bigint)                                                      as numerateur,
         descrits                                                                  as denominateur,
         valeur,
-        false                                                                     as secret,
         source
     from statistiques
     unpivot (valeur for statistique in (moyenne, mediane))

@@ -39,7 +39,6 @@ final as (
         comptes.logements                                                         as numerateur,
         du_bailleur.logements                                                     as denominateur,
         comptes.logements                                                         as valeur,
-        false                                                                     as secret,
         'RPLS ' || comptes.annee                                                  as source
     from comptes
     join comptes as du_bailleur

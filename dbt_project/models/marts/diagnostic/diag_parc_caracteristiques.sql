@@ -63,7 +63,6 @@ final as (
         comptes.logements                                                         as valeur,
         comptes.logements_depuis_2011,
         communes.sru,
-        false                                                                     as secret,
         'RPLS ' || comptes.annee                                                  as source
     from comptes
     join comptes as de_la_commune

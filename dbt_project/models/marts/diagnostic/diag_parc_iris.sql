@@ -35,7 +35,6 @@ final as (
         cast(null as bigint)                                                      as denominateur,
         logements                                                                 as valeur,
         logements_qpv,
-        false                                                                     as secret,
         'RPLS ' || annee                                                          as source
     from comptes
 )

@@ -110,7 +110,6 @@ final as (
         {{ taux('coalesce(comptes_demandes.demandes_actives, 0)',
                 'coalesce(comptes_attributions.baux_signes, 0)') }}               as valeur_par_bail_signe,
         cellules.date_situation,
-        false                                                                     as secret,
         {{ source_fichier_partage('cellules.date_situation') }}                   as source
     from cellules
     left join comptes_demandes

@@ -30,7 +30,6 @@ final as (
         cast(null as bigint)                                                      as numerateur,
         denominateur,
         valeur,
-        false                                                                     as secret,
         'Fichier partagé ' || annee || '-' || lpad(cast(mois as varchar), 2, '0') as source
     from comptes
 )

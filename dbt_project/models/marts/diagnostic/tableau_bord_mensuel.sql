@@ -87,7 +87,6 @@ final as (
         coalesce(comptes.nombre, 0)                                               as numerateur,
         cast(null as bigint)                                                      as denominateur,
         coalesce(comptes.nombre, 0)                                               as valeur,
-        false                                                                     as secret,
         case mesures.mesure
             when 'parc' then 'RPLS ' || membres.annee
             else 'Fichier partagé ' || membres.annee || '-' || lpad(cast(membres.mois as varchar), 2, '0')

@@ -66,12 +66,17 @@ final as (
         classement.nb_criteres,
         classement.classe,
         coalesce(classement.nb_menages, 0)                                 as nb_menages,
+        -- what the disclosure rule reads: a unit under the threshold has no class, a criterion
+        -- whose own base is under it is not published (indicators.md, section F)
+        coalesce(classement.effectif_suffisant, false)                     as effectif_suffisant,
+        classement.c1_denominateur,
+        classement.c2_denominateur,
+        classement.c3_denominateur,
         -- null (not 0) when the RPLS millésime of the year is missing
         case when millesimes_rpls.annee is not null
             then coalesce(parc.nb_logements, 0) end                        as nb_logements,
         case when millesimes_rpls.annee is not null
             then coalesce(parc.nb_logements_qpv, 0) end                    as nb_logements_qpv,
-        false                                                              as secret,
         'OPS ' || annees.annee_enquete
             || coalesce(', RPLS ' || millesimes_rpls.annee, '')            as source
     from iris_de_l_annee

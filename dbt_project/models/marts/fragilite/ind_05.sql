@@ -5,8 +5,9 @@
 -- of QPV (RPLS QPV flag), with the share of the zone's parc. The class is that of the survey that
 -- stands for the year (int_ops_annees, annee_enquete). Dwellings whose IRIS or résidence has no
 -- class (no respondent, no IRIS, no résidence) are « non renseigné », so that the classes of a
--- maille sum to its TOTAL. Reference point (indicators.md, section D): in 2020, 11 249 dwellings in
--- fragile or très fragile IRIS, 7 357 of them in QPV.
+-- maille sum to its TOTAL; those of a unit with respondents but fewer than the disclosure
+-- threshold (int_fragilite_unites) are « effectif insuffisant ». Reference point (indicators.md,
+-- section D): in 2020, 11 249 dwellings in fragile or très fragile IRIS, 7 357 of them in QPV.
 with
 
 annees as (
@@ -28,6 +29,8 @@ classes as (
     from {{ ref('ref_seuils_fragilite') }}
     where nature = 'classe'
     union all
+    select 'effectif insuffisant'
+    union all
     select 'non renseigné'
     union all
     select 'TOTAL'
@@ -45,7 +48,7 @@ logements_classes as (
     select
         logements.annee,
         'IRIS'                                                             as maille,
-        coalesce(classement.classe, 'non renseigné')                       as classe_fragilite,
+        {{ classe_publiee('classement') }}                                  as classe_fragilite,
         case when logements.est_qpv then 'QPV' else 'HORS_QPV' end         as qpv
     from logements
     left join classement
@@ -56,7 +59,7 @@ logements_classes as (
     select
         logements.annee,
         'RESIDENCE',
-        coalesce(classement.classe, 'non renseigné'),
+        {{ classe_publiee('classement') }},
         case when logements.est_qpv then 'QPV' else 'HORS_QPV' end
     from logements
     left join classement
@@ -97,8 +100,6 @@ final as (
         coalesce(parc_zone.logements, 0)                                   as denominateur,
         {{ taux('coalesce(comptes.logements, 0)', 'parc_zone.logements') }} as valeur,
         grille.annee_enquete,
-        -- institutional table (by QPV / hors QPV): published as counts
-        false                                                              as secret,
         'OPS ' || grille.annee_enquete || ', RPLS ' || grille.annee        as source
     from grille
     left join comptes

@@ -57,8 +57,6 @@ final as (
         {{ taux('precedente.numerateur', 'precedente.denominateur') }}    as valeur_precedente,
         {{ taux('actuelle.numerateur', 'actuelle.denominateur') }}
             - {{ taux('precedente.numerateur', 'precedente.denominateur') }} as evolution,
-        -- institutional table (by commune, QPV): published as counts
-        false                                                              as secret,
         'OPS ' || annees.annee_enquete                                     as source
     from annees
     join par_enquete as actuelle on actuelle.annee_enquete = annees.annee_enquete

@@ -107,8 +107,6 @@ final as (
         {{ taux('comptes.numerateur_precedent', 'comptes.denominateur_precedent') }} as valeur_precedente,
         {{ taux('comptes.numerateur', 'comptes.denominateur') }}
             - {{ taux('comptes.numerateur_precedent', 'comptes.denominateur_precedent') }} as evolution,
-        -- fine geography (résidence): the publication layer applies the disclosure rule
-        false                                                              as secret,
         'OPS ' || comptes.annee_enquete                                    as source
     from comptes
     left join unites as unites_precedentes

@@ -6,8 +6,11 @@
 -- for the year (int_fragilite_classement), by quartile of the household and priority status, with
 -- the same cell of the year before (valeur_precedente: the same résidences, whatever their class
 -- then). numerateur = valeur = attributions of the cell; denominateur = attributions prononcées in
--- the résidence (or in all fragile résidences for residence = TOTAL) that year. Every fragile
--- résidence has its full grid, 0 where no attribution.
+-- the résidence (or in all fragile résidences for residence = TOTAL) that year. Each fragile
+-- résidence has its total row (quartile and statut TOTAL); the quartile × statut grid is given for
+-- all fragile résidences together (residence = TOTAL), 0 where no attribution: a résidence's own
+-- grid counts a handful of attributions per cell, and 95 % of it would be masked by the disclosure
+-- rule (indicators.md, section F) while making the audit of the rest intractable.
 with
 
 attributions as (
@@ -117,10 +120,9 @@ final as (
         annee - 1                                                          as annee_precedente,
         valeur_precedente,
         numerateur - valeur_precedente                                     as evolution,
-        -- fine geography (résidence): the publication layer applies the disclosure rule
-        false                                                              as secret,
         'Fichier partagé ' || annee || ', OPS ' || annee_enquete          as source
     from comptes
+    where residence = 'TOTAL' or (quartile = 'TOTAL' and statut_prioritaire = 'TOTAL')
 )
 
 select * from final

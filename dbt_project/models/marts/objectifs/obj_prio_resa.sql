@@ -52,8 +52,6 @@ final as (
         {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
         objectifs.cible,
         {{ ecart('objectifs.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
-        -- institutional table (by bailleur, réservataire): published as counts
-        false                                                                as secret,
         {{ source_fichier_partage('situations.date_situation') }}          as source
     from comptes
     join situations on situations.annee = comptes.annee

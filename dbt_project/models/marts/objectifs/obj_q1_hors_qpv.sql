@@ -48,8 +48,6 @@ final as (
         {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
         objectif.cible,
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
-        -- institutional table (by bailleur): published as counts
-        false                                                                as secret,
         {{ source_fichier_partage('situations.date_situation') }}          as source,
         -- not published: the detail of the numerator for the atlas's section-A table
         comptes.dont_q1_hors_anru,

@@ -45,8 +45,6 @@ final as (
         {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
         objectif.cible,
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
-        -- institutional table (by bailleur, QPV): published as counts
-        false                                                                as secret,
         {{ source_fichier_partage('situations.date_situation') }}          as source
     from comptes
     join situations on situations.annee = comptes.annee

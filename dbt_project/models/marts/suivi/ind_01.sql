@@ -54,7 +54,6 @@ final as (
         cast(null as bigint)                                                      as denominateur,
         nombre                                                                    as valeur,
         cast(null as varchar)                                                     as raison,
-        false                                                                     as secret,
         'Saisie métropole ' || annee                                              as source
     from comptes
     union all
@@ -68,7 +67,6 @@ final as (
         null,
         null,
         {{ raison_saisie_absente() }},
-        false,
         null
     from sans_saisie
     cross join (values ('logements_demolis'), ('logements_reconstruits'), ('logements_rehabilites'),

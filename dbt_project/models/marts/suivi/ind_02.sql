@@ -85,7 +85,6 @@ final as (
         cast(denominateur as bigint)                                              as denominateur,
         cast(valeur as bigint)                                                    as valeur,
         raison,
-        false                                                                     as secret,
         'Bilan ' || annee || ' (' || coalesce(sources, 'aucune source') || ')'    as source
     from indicateurs
     union all
@@ -96,7 +95,6 @@ final as (
         cast(count(*) as bigint),
         cast(sum(valeur) as bigint),
         null,
-        false,
         'Bilan ' || annee
     from indicateurs
     group by annee

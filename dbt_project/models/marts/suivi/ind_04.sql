@@ -45,7 +45,6 @@ final as (
         cast(null as bigint)                                                      as numerateur,
         loues                                                                     as denominateur,
         valeur,
-        false                                                                     as secret,
         'RPLS ' || annee                                                          as source
     from statistiques
     unpivot (valeur for statistique in (mediane, premier_quartile, troisieme_quartile))

@@ -86,7 +86,6 @@ final as (
         valeur,
         numerateur_precedent,
         valeur_precedente,
-        false                                                                     as secret,
         'SLS ' || annee                                                           as source
     from evolution
     {{ annee_filter() }}

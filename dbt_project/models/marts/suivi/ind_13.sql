@@ -71,7 +71,6 @@ final as (
         valeur,
         numerateur_precedent,
         valeur_precedente,
-        false                                                                     as secret,
         {{ source_fichier_partage('date_situation') }}                            as source
     from evolution
     {{ annee_filter() }}

@@ -69,7 +69,6 @@ final as (
         valeur,
         numerateur_precedent,
         valeur_precedente,
-        false                                                                     as secret,
         'SYPLO ' || annee                                                         as source
     from evolution
     {{ annee_filter() }}

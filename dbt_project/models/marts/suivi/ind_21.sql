@@ -33,7 +33,6 @@ final as (
         total.nombre                                                              as denominateur,
         comptes.nombre                                                            as valeur,
         cast(null as varchar)                                                     as raison,
-        false                                                                     as secret,
         'Saisie métropole ' || comptes.annee                                      as source
     from comptes
     join comptes as total
@@ -47,7 +46,6 @@ final as (
         null,
         null,
         {{ raison_saisie_absente() }},
-        false,
         null
     from sans_saisie
 )

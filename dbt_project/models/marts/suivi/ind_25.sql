@@ -48,7 +48,6 @@ final as (
         comptes.nombre                                                            as numerateur,
         de_la_commune.nombre                                                      as denominateur,
         comptes.nombre                                                            as valeur,
-        false                                                                     as secret,
         comptes.source
     from comptes
     join comptes as de_la_commune

@@ -52,7 +52,6 @@ final as (
         comptes.nombre                                                            as numerateur,
         total.nombre                                                              as denominateur,
         comptes.nombre                                                            as valeur,
-        false                                                                     as secret,
         'SYPLO ' || comptes.annee                                                 as source
     from comptes
     join comptes as total

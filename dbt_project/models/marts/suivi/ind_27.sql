@@ -33,7 +33,6 @@ final as (
         cast(null as bigint)                                                      as denominateur,
         nombre                                                                    as valeur,
         cast(null as varchar)                                                     as raison,
-        false                                                                     as secret,
         'Saisie métropole ' || annee                                              as source
     from comptes
     union all
@@ -44,7 +43,6 @@ final as (
         null,
         null,
         {{ raison_saisie_absente() }},
-        false,
         null
     from sans_saisie
 )

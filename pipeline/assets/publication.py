@@ -1,0 +1,163 @@
+"""The publication of each year of a run: the one door to the readers (architecture.md).
+
+Three assets, in order, for the yearly partitions:
+
+1. ``indicateurs_publies`` reads every catalogue mart (read-only), applies the disclosure rule to all the
+   tables of the year at once and writes the year's folder — CSV, XLSX, GeoPackage, labels, metadata
+   with the audit — under ``var/publication/<annee>/``: built, not yet published. Its blocking check
+   ``audit_secret`` audits the files as written (feasible interval of every masked cell, by linear
+   programming): a leak stops everything downstream.
+2. ``atlas_parc_social`` renders the atlas (PDF and its HTML twin) from that folder — never from the
+   marts — into ``var/build/atlas/<annee>/``.
+3. ``publication`` swaps the folder into ``reports/output/<annee>/indicateurs/`` and the atlas into
+   ``reports/output/<annee>/``, the previous versions archived. It runs only when everything before it
+   succeeded: a failed check, render or step publishes nothing and replaces nothing.
+
+Run config ``{"interne": true}`` on the three assets lifts the rule for a bailleur's internal use
+(section F): every file is stamped « DIFFUSION INTERNE » and goes to ``reports/output/<annee>/interne/``,
+never in place of the public files.
+"""
+
+
+import shutil
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.assets.atlas import atlas_metadata, atlas_path, build_atlas
+from pipeline.demo import is_demo
+from pipeline.partitions import annual_partitions, years_from_tags, years_of_keys
+from pipeline.publication.catalogue import Catalogue, charger
+from pipeline.publication.exports import construire_publication, dossier_indicateurs, publier_copie
+from pipeline.publication.lecture import PublicationLue
+from pipeline.publication.verification import auditer_dossier
+from pipeline.reports.render import publish
+from pipeline.resources import ObservatoireResource
+from pipeline.settings import Settings, code_version
+
+INDICATEURS_KEY = dg.AssetKey(["indicateurs_publies"])
+ATLAS_KEY = dg.AssetKey(["atlas_parc_social"])
+PUBLICATION_KEY = dg.AssetKey(["publication"])
+#: Marts read by the publication step besides the catalogue's: contours and the names of the codes.
+MARTS_HORS_CATALOGUE_LUS = ("geo_communes", "geo_iris", "geo_qpv", "libelles")
+
+
+class DiffusionConfig(dg.Config):
+    """``interne``: the disclosure rule lifted, for a bailleur's internal use (stamped, never public)."""
+
+    interne: bool = False
+
+
+def dossier_construit(settings: Settings, annee: int, interne: bool = False) -> Path:
+    """Where the publication of ``annee`` is built before it is published."""
+    return settings.var_dir / "publication" / str(annee) / ("interne" if interne else "indicateurs")
+
+
+def marts_lus(cles_dbt: Iterable[dg.AssetKey], catalogue: Catalogue) -> list[dg.AssetKey]:
+    """The asset keys of the marts the publication step reads that the dbt project defines."""
+    cles = set(cles_dbt)
+    lus = [dg.AssetKey([i.modele]) for i in catalogue.indicateurs] + [dg.AssetKey([m]) for m in MARTS_HORS_CATALOGUE_LUS]
+    return [cle for cle in lus if cle in cles]
+
+
+def construire_annee(settings: Settings, annee: int, run_id: str, catalogue: Catalogue, interne: bool = False):
+    """Build the publication of one year in its build folder (a previous build is replaced)."""
+    dossier = dossier_construit(settings, annee, interne)
+    if dossier.exists():
+        shutil.rmtree(dossier)
+    estampille = atlas_metadata(annee, run_id, is_demo(settings.data_dir), code_version(), datetime.now())
+    return construire_publication(settings.warehouse, annee, dossier, estampille, settings.epci, catalogue,
+                                  secret=not interne)
+
+
+def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogue: Catalogue | None = None
+                             ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+    """The three publication assets and the audit check, depending on the marts among ``dbt_assets``."""
+    catalogue = catalogue or charger()
+    deps = marts_lus((k for a in dbt_assets for k in a.keys), catalogue)
+
+    @dg.asset(key=INDICATEURS_KEY, deps=deps, partitions_def=annual_partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(), group_name="publication", kinds={"csv", "xlsx", "python"})
+    def indicateurs_publies(context: dg.AssetExecutionContext, config: DiffusionConfig,
+                            observatoire: ObservatoireResource) -> dg.MaterializeResult:
+        """The indicator tables of each year after the disclosure rule — CSV, XLSX, GeoPackage — built for
+        publication; the indicators without their sources listed « non renseigné »."""
+        settings = observatoire.settings()
+        resume = []
+        for annee in years_of_keys(context.partition_keys):
+            construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne)
+            audit = construction.preparation.audit
+            context.log.info(
+                f"indicateurs {annee} construits : {construction.dossier} — {len(construction.publies)} table(s), "
+                f"{len(construction.non_renseignes)} non renseigné(s), {construction.cellules_masquees} ligne(s) "
+                f"masquée(s)" + ("" if audit is None else f", audit {'réussi' if audit.reussi else 'EN ÉCHEC'} "
+                                 f"({audit.programmes} programmes linéaires, {audit.duree_s:.1f} s)"))
+            resume.append(f"- {annee} : {len(construction.publies)} tables, {construction.cellules_masquees} lignes "
+                          f"masquées, {len(construction.non_renseignes)} non renseignées")
+        return dg.MaterializeResult(metadata={"diffusion": "interne" if config.interne else "publique",
+                                              "annees": dg.MetadataValue.md("\n".join(resume))})
+
+    @dg.asset_check(asset=INDICATEURS_KEY, name="audit_secret", blocking=True,
+                    description="Audit du secret statistique des fichiers construits (programmation linéaire) ; "
+                                "bloquant : une cellule masquée recalculable arrête la publication.")
+    def audit_secret(context: dg.AssetCheckExecutionContext, observatoire: ObservatoireResource) -> dg.AssetCheckResult:
+        settings = observatoire.settings()
+        lignes, reussi, debut = [], True, time.perf_counter()
+        for annee in years_from_tags(context.run.tags):
+            dossier = dossier_construit(settings, annee)
+            if not dossier.exists():
+                continue  # an internal diffusion: no public folder built, nothing to audit
+            rapport = auditer_dossier(dossier, settings.warehouse, catalogue)
+            reussi &= rapport.reussi
+            etroite = rapport.plus_etroite
+            lignes.append(f"- {annee} : {rapport.cellules_auditees} lignes masquées auditées, intervalle le plus "
+                          f"étroit {'—' if etroite is None else f'{etroite.largeur:g}'}, "
+                          f"{len(rapport.limitees)} limitée(s) par un total institutionnel, "
+                          f"{rapport.programmes} programmes linéaires")
+            if not rapport.reussi:
+                lignes.append("  " + rapport.message().replace("\n", "\n  "))
+        return dg.AssetCheckResult(passed=reussi, severity=dg.AssetCheckSeverity.ERROR, metadata={
+            "detail": dg.MetadataValue.md("\n".join(lignes) or "rien à auditer"),
+            "duree_s": round(time.perf_counter() - debut, 2)})
+
+    @dg.asset(key=ATLAS_KEY, deps=[INDICATEURS_KEY], partitions_def=annual_partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(), group_name="publication", kinds={"pdf", "html", "python"})
+    def atlas_parc_social(context: dg.AssetExecutionContext, config: DiffusionConfig,
+                          observatoire: ObservatoireResource) -> dg.MaterializeResult:
+        """The annual atlas du parc social (PDF and HTML twin, in French), rendered from the built
+        publication of each year — the tables the readers get."""
+        settings = observatoire.settings()
+        rendus, durees = [], []
+        for annee in years_of_keys(context.partition_keys):
+            debut = time.perf_counter()
+            pdf = build_atlas(settings, annee, dossier_construit(settings, annee, config.interne))
+            durees.append(time.perf_counter() - debut)
+            context.log.info(f"atlas {annee} rendu en {durees[-1]:.1f} s : {pdf}")
+            rendus.append(str(pdf))
+        return dg.MaterializeResult(metadata={"pdf": ", ".join(rendus),
+                                              "duree_rendu_s": round(sum(durees), 1)})
+
+    @dg.asset(key=PUBLICATION_KEY, deps=[INDICATEURS_KEY, ATLAS_KEY], partitions_def=annual_partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(), group_name="publication", kinds={"python"})
+    def publication(context: dg.AssetExecutionContext, config: DiffusionConfig,
+                    observatoire: ObservatoireResource) -> dg.MaterializeResult:
+        """Publish each year's built folder and atlas in ``reports/output/<annee>/`` (previous ones archived)."""
+        settings = observatoire.settings()
+        publies = []
+        for annee in years_of_keys(context.partition_keys):
+            source = dossier_construit(settings, annee, config.interne)
+            cible = dossier_indicateurs(settings.output_dir, annee, secret=not config.interne)
+            publier_copie(source, cible)
+            atlas = atlas_path(settings, annee, config.interne)
+            for rendu in sorted((settings.var_dir / "build" / "atlas" / str(annee)).glob("atlas.*")):
+                if rendu.suffix in (".pdf", ".html"):
+                    publish(rendu, atlas.with_suffix(rendu.suffix))
+            PublicationLue(cible)  # the published folder reads back
+            context.log.info(f"{annee} publié : {cible} et {atlas}")
+            publies.append(str(cible.parent))
+        return dg.MaterializeResult(metadata={"dossiers": ", ".join(publies)})
+
+    return [indicateurs_publies, atlas_parc_social, publication], [audit_secret]

@@ -1,0 +1,409 @@
+"""The audit of the disclosure rule: how precisely a reader can recompute each masked cell.
+
+A reader of the published tables knows every published figure, the relations between the tables
+(:mod:`pipeline.publication.systeme`: members add up to their total; linked tables describe the same
+households) and that counts are not negative (and a share's numerator not above its denominator). For
+every masked count, the audit computes its **feasible interval** — the smallest and the largest value
+consistent with all of that — by linear programming with HiGHS (``highspy``, the solver's own Python
+API: the programme of a group is built once and re-solved warm for each bound), one connected group of
+masked cells at a time. A masked cell is protected when its interval is at least as
+wide as the threshold; where the institutional totals published by the rule (a bailleur's, a commune's,
+the EPCI's) leave less room whatever else is masked — a bailleur whose résidences together count 6
+refusals — the interval must be as wide as they allow, and the report lists the cell as « limitée par
+un total institutionnel ».
+
+Fewer programmes than cells: each solution of a programme is a feasible table, so it widens the known
+interval of every cell of the group at once; a cell is solved for only while its known interval is too
+narrow. The narrowest interval reported is exact (solved both ways).
+
+The audit does not model what a reader could infer from the suppression method itself (that a cell
+masked for being small is between 1 and 10), nor integrality: the linear relaxation is the standard
+measure of protection.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.publication.systeme import Relation, Systeme
+
+#: Widths are counts: a tolerance for the solver's arithmetic.
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Cellule:
+    """One masked count and its feasible interval."""
+
+    ligne: int
+    table: str
+    colonne: str
+    #: The row's year and dimensions, to name the cell in a report.
+    cle: tuple[tuple[str, str], ...]
+    valeur: float
+    bas: float
+    haut: float
+    requis: float
+
+    @property
+    def largeur(self) -> float:
+        return self.haut - self.bas
+
+    def libelle(self) -> str:
+        cle = ", ".join(f"{k} = {v}" for k, v in self.cle)
+        haut = "∞" if math.isinf(self.haut) else f"{self.haut:g}"
+        return f"{self.table} ({cle}), {self.colonne} : entre {self.bas:g} et {haut}"
+
+
+@dataclass
+class AuditTable:
+    """What the audit found in one table: its masked rows, the narrowest interval of a cell held to the
+    threshold, and the narrowest of a cell limited by an institutional total."""
+
+    code: str
+    cellules_masquees: int = 0
+    plus_etroite: Cellule | None = None
+    plus_etroite_limitee: Cellule | None = None
+
+    def voir(self, cellule: Cellule, seuil: int) -> None:
+        attribut = "plus_etroite" if cellule.requis >= seuil - EPS else "plus_etroite_limitee"
+        actuelle = getattr(self, attribut)
+        if actuelle is None or cellule.largeur < actuelle.largeur:
+            setattr(self, attribut, cellule)
+
+
+@dataclass
+class RapportAudit:
+    """The audit of a publication: per table, the masked cells and the narrowest interval; the cells too
+    narrow (a failed audit refuses the publication); the cells limited by an institutional total."""
+
+    seuil: int
+    tables: dict[str, AuditTable] = field(default_factory=dict)
+    echecs: list[Cellule] = field(default_factory=list)
+    limitees: list[Cellule] = field(default_factory=list)
+    programmes: int = 0
+    duree_s: float = 0.0
+
+    @property
+    def reussi(self) -> bool:
+        return not self.echecs
+
+    @property
+    def cellules_auditees(self) -> int:
+        return sum(t.cellules_masquees for t in self.tables.values())
+
+    @property
+    def plus_etroite(self) -> Cellule | None:
+        """The narrowest interval of a masked cell held to the full threshold."""
+        cellules = [t.plus_etroite for t in self.tables.values() if t.plus_etroite is not None]
+        return min(cellules, key=lambda c: c.largeur) if cellules else None
+
+    @property
+    def plus_etroite_limitee(self) -> Cellule | None:
+        """The narrowest interval of a masked cell limited by an institutional total."""
+        cellules = [t.plus_etroite_limitee for t in self.tables.values() if t.plus_etroite_limitee is not None]
+        return min(cellules, key=lambda c: c.largeur) if cellules else None
+
+    def message(self, limite: int = 10) -> str:
+        """The failure in plain words: the cells a reader can recompute, with their interval."""
+        if self.reussi:
+            return "audit du secret réussi"
+        lignes = [f"{len(self.echecs)} cellule(s) masquée(s) recalculable(s) à moins de {self.seuil} près "
+                  f"à partir des chiffres publiés :"]
+        lignes += [f"  {c.libelle()} (largeur {c.largeur:g}, requis {c.requis:g})" for c in self.echecs[:limite]]
+        if len(self.echecs) > limite:
+            lignes.append(f"  … et {len(self.echecs) - limite} autre(s)")
+        return "\n".join(lignes)
+
+
+class _Ensembles:
+    """Union-find over the masked cells."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+
+    def ajouter(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def racine(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def unir(self, i: int, j: int) -> None:
+        ri, rj = self.racine(i), self.racine(j)
+        if ri != rj:
+            self.parent[rj] = ri
+
+
+@dataclass
+class _Contrainte:
+    variables: list[int]
+    coefficients: list[float]
+    second_membre: float
+    egalite: bool
+
+
+class _Modele:
+    """The masked cells of a publication as LP variables, with every constraint a reader knows."""
+
+    def __init__(self, systeme: Systeme, cachee: np.ndarray):
+        self.systeme, self.cachee = systeme, cachee
+        self.valeurs_colonnes: dict[str, np.ndarray] = {}
+        self.index: dict[tuple[int, str], int] = {}
+        self.variables: list[tuple[int, str]] = []
+        self.ensembles = _Ensembles()
+        self.contraintes: list[_Contrainte] = []
+        for relation in systeme.relations:
+            self._relation(relation)
+        self._numerateurs_sous_denominateurs()
+
+    def valeurs(self, colonne: str) -> np.ndarray:
+        if colonne not in self.valeurs_colonnes:
+            self.valeurs_colonnes[colonne] = np.nan_to_num(self.systeme.valeurs(colonne), nan=0.0)
+        return self.valeurs_colonnes[colonne]
+
+    def variable(self, ligne: int, colonne: str) -> int:
+        cle = (int(ligne), colonne)
+        if cle not in self.index:
+            self.index[cle] = len(self.variables)
+            self.variables.append(cle)
+            self.ensembles.ajouter()
+        return self.index[cle]
+
+    def _relation(self, relation: Relation) -> None:
+        membres = relation.membres
+        caches = membres[self.cachee[membres]]
+        marge_cachee = bool(self.cachee[relation.marge])
+        if len(caches) == 0 and not marge_cachee:
+            return
+        v = self.valeurs(relation.colonne_membres)
+        publies = membres[~self.cachee[membres]]
+        second = (0.0 if marge_cachee else float(self.valeurs(relation.colonne_marge)[relation.marge])) \
+            - float(v[publies].sum())
+        variables = [self.variable(m, relation.colonne_membres) for m in caches]
+        coefficients = [1.0] * len(variables)
+        if marge_cachee:
+            variables.append(self.variable(relation.marge, relation.colonne_marge))
+            coefficients.append(-1.0)
+        for autre in variables[1:]:
+            self.ensembles.unir(variables[0], autre)
+        self.contraintes.append(_Contrainte(variables, coefficients, second, egalite=not relation.inclus))
+
+    def _numerateurs_sous_denominateurs(self) -> None:
+        """A share's numerator is not above its denominator (where that holds on the true figures)."""
+        for table in self.systeme.tables:
+            if table.indicateur.unite != "part":
+                continue
+            for position in range(len(table.donnees)):
+                ligne = table.debut + position
+                cle_n, cle_d = (ligne, "numerateur"), (ligne, "denominateur")
+                if cle_n in self.index and cle_d in self.index:
+                    if self.valeurs("numerateur")[ligne] <= self.valeurs("denominateur")[ligne] + EPS:
+                        n, d = self.index[cle_n], self.index[cle_d]
+                        self.ensembles.unir(n, d)
+                        self.contraintes.append(_Contrainte([n, d], [1.0, -1.0], 0.0, egalite=False))
+
+    def groupes(self) -> dict[int, tuple[list[int], list[_Contrainte]]]:
+        """Connected groups of variables, each with its constraints."""
+        groupes: dict[int, tuple[list[int], list[_Contrainte]]] = {}
+        for variable in range(len(self.variables)):
+            groupes.setdefault(self.ensembles.racine(variable), ([], []))[0].append(variable)
+        for contrainte in self.contraintes:
+            groupes[self.ensembles.racine(contrainte.variables[0])][1].append(contrainte)
+        return groupes
+
+    def vraie_valeur(self, variable: int) -> float:
+        ligne, colonne = self.variables[variable]
+        return float(self.valeurs(colonne)[ligne])
+
+
+def _highs_silencieux(highspy):
+    """A HiGHS instance that prints nothing: the first one of a process writes HiGHS's banner straight
+    to the standard output's file descriptor (not through Python), so it is built with that descriptor
+    pointed at /dev/null."""
+    sys.stdout.flush()
+    sauvegarde = os.dup(1)
+    try:
+        with open(os.devnull, "w") as nul:
+            os.dup2(nul.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(sauvegarde, 1)
+        os.close(sauvegarde)
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+class _Programme:
+    """The linear programme of one group, built once in HiGHS and re-solved warm for each bound."""
+
+    def __init__(self, modele: _Modele, variables: list[int], contraintes: list[_Contrainte]):
+        import highspy
+
+        self.variables = variables
+        local = {v: i for i, v in enumerate(variables)}
+        self.vraies = np.array([modele.vraie_valeur(v) for v in variables])
+        self.highs = _highs_silencieux(highspy)
+        infini = highspy.kHighsInf
+        n = len(variables)
+        self.highs.addVars(n, np.zeros(n), np.full(n, infini))
+        for contrainte in contraintes:  # equality: both bounds; inclusion: an upper bound only
+            indices = np.array([local[v] for v in contrainte.variables], dtype=np.int32)
+            bas = contrainte.second_membre if contrainte.egalite else -infini
+            self.highs.addRow(bas, contrainte.second_membre, len(indices), indices,
+                              np.array(contrainte.coefficients, dtype=float))
+        self._highspy = highspy
+        self.resolus = 0
+
+    def extreme(self, i: int, maximum: bool) -> tuple[float, np.ndarray | None]:
+        """The largest (or smallest) value of variable ``i``, and a feasible point reaching it."""
+        highspy = self._highspy
+        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize if maximum else highspy.ObjSense.kMinimize)
+        self.highs.changeColCost(i, 1.0)
+        try:
+            self.highs.run()
+            statut = self.highs.getModelStatus()
+            self.resolus += 1
+            if statut == highspy.HighsModelStatus.kUnbounded:  # nothing caps it
+                return (math.inf if maximum else 0.0), None
+            if statut != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"audit du secret : le programme linéaire n'a pas abouti "
+                                   f"({self.highs.modelStatusToString(statut)}) ; les chiffres vrais devraient "
+                                   f"pourtant le satisfaire.")
+            point = np.array(self.highs.getSolution().col_value)
+            return float(point[i]), point
+        finally:
+            self.highs.changeColCost(i, 0.0)
+
+
+def _intervalles(programme: _Programme, requis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Known intervals of every variable, widened until each reaches ``requis`` (or is exact)."""
+    bas, haut = programme.vraies.copy(), programme.vraies.copy()
+    exact = np.zeros(len(bas), dtype=bool)
+    for i in range(len(bas)):
+        for maximum in (True, False):
+            if haut[i] - bas[i] >= requis[i] - EPS:
+                break
+            valeur, point = programme.extreme(i, maximum)
+            if point is not None:
+                np.minimum(bas, point, out=bas)
+                np.maximum(haut, point, out=haut)
+            if maximum:
+                haut[i] = max(haut[i], valeur)
+            else:
+                bas[i] = min(bas[i], valeur)
+        else:
+            exact[i] = True
+    return bas, haut, exact
+
+
+def _exactes(programme: _Programme, bas: np.ndarray, haut: np.ndarray, exact: np.ndarray,
+             indices: Iterable[int]) -> None:
+    for i in indices:
+        if not exact[i]:
+            haut[i] = programme.extreme(i, True)[0]
+            bas[i] = programme.extreme(i, False)[0]
+            exact[i] = True
+
+
+def _cle(systeme: Systeme, ligne: int) -> tuple[tuple[str, str], ...]:
+    table = systeme.table_de(ligne)
+    rang = table.donnees.iloc[ligne - table.debut]
+    return tuple((c, str(rang[c])) for c in ("annee", *table.indicateur.dimensions) if c in rang.index)
+
+
+def _largeurs_maximales(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray,
+                        cibles: list[tuple[int, str]]) -> dict[tuple[int, str], float]:
+    """Each target cell's widest interval when every row that may be masked is masked: what the
+    institutional totals published by the rule leave at most."""
+    modele = _Modele(systeme, cachee | ~protegee)
+    groupes = modele.groupes()
+    largeurs, programmes = {}, {}
+    for cible in cibles:
+        variable = modele.index.get(cible)
+        if variable is None:  # in no relation once everything is masked
+            largeurs[cible] = math.inf
+            continue
+        racine = modele.ensembles.racine(variable)
+        if racine not in programmes:
+            programmes[racine] = _Programme(modele, *groupes[racine])
+        programme = programmes[racine]
+        i = programme.variables.index(variable)
+        largeurs[cible] = programme.extreme(i, True)[0] - programme.extreme(i, False)[0]
+    return largeurs
+
+
+@dataclass
+class _Groupe:
+    programme: _Programme
+    bas: np.ndarray
+    haut: np.ndarray
+    exact: np.ndarray
+    requis: np.ndarray
+
+
+def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: int) -> RapportAudit:
+    """The feasible interval of every masked count of ``systeme`` (rows ``cachee`` masked or withdrawn);
+    a cell narrower than ``seuil`` — or than the institutional totals allow — fails the audit."""
+    debut = time.perf_counter()
+    rapport = RapportAudit(seuil=seuil, tables={t.code: AuditTable(t.code) for t in systeme.tables})
+    modele = _Modele(systeme, cachee)
+    groupes: list[_Groupe] = []
+    for variables, contraintes in modele.groupes().values():
+        programme = _Programme(modele, variables, contraintes)
+        requis = np.full(len(variables), float(seuil))
+        groupes.append(_Groupe(programme, *_intervalles(programme, requis), requis))
+    # where a cell cannot reach the threshold, it must reach what the institutional totals allow
+    trop_etroites = [(g, i) for g in groupes for i in np.flatnonzero(g.haut - g.bas < g.requis - EPS)]
+    if trop_etroites:
+        cibles = [modele.variables[g.programme.variables[i]] for g, i in trop_etroites]
+        maximales = _largeurs_maximales(systeme, cachee, protegee, cibles)
+        for (groupe, i), cible in zip(trop_etroites, cibles):
+            groupe.requis[i] = min(float(seuil), maximales[cible])
+    for groupe in groupes:
+        programme = groupe.programme
+        tables = np.array([systeme.table_de(modele.variables[v][0]).code for v in programme.variables])
+        # each table's narrowest interval is reported exactly (among the cells held to the threshold,
+        # and among those limited by an institutional total): solve its cells in order of known width
+        # until the narrowest exact one is below every other known width
+        limitee = groupe.requis < seuil - EPS
+        for code in np.unique(tables):
+            for classe in (False, True):
+                plus_etroite = math.inf
+                cellules = np.flatnonzero((tables == code) & (limitee == classe))
+                for i in sorted(cellules, key=lambda k: groupe.haut[k] - groupe.bas[k]):
+                    if groupe.haut[i] - groupe.bas[i] >= plus_etroite:
+                        break
+                    _exactes(programme, groupe.bas, groupe.haut, groupe.exact, [i])
+                    plus_etroite = min(plus_etroite, groupe.haut[i] - groupe.bas[i])
+        for i, variable in enumerate(programme.variables):
+            ligne, colonne = modele.variables[variable]
+            cellule = Cellule(ligne=ligne, table=str(tables[i]), colonne=colonne, cle=(),
+                              valeur=float(programme.vraies[i]), bas=float(groupe.bas[i]),
+                              haut=float(groupe.haut[i]), requis=float(groupe.requis[i]))
+            if cellule.largeur < cellule.requis - EPS:
+                rapport.echecs.append(_nommee(systeme, cellule))
+            elif cellule.requis < seuil - EPS:
+                rapport.limitees.append(_nommee(systeme, cellule))
+            if groupe.exact[i]:
+                rapport.tables[cellule.table].voir(_nommee(systeme, cellule), seuil)
+        rapport.programmes += programme.resolus
+    for table in systeme.tables:
+        rapport.tables[table.code].cellules_masquees = int(cachee[table.debut:table.debut + len(table.donnees)].sum())
+    rapport.duree_s = time.perf_counter() - debut
+    return rapport
+
+
+def _nommee(systeme: Systeme, cellule: Cellule) -> Cellule:
+    return Cellule(cellule.ligne, cellule.table, cellule.colonne, _cle(systeme, cellule.ligne), cellule.valeur,
+                   cellule.bas, cellule.haut, cellule.requis)

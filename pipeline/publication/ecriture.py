@@ -1,0 +1,247 @@
+"""The files of a publication (indicators.md, section E), written from the published tables only.
+
+- ``<code>.csv`` — UTF-8, comma, decimal point, header row; plain, nothing else in the file; a figure
+  masked by the disclosure rule prints ``s``, one that cannot be computed is empty;
+- ``indicateurs_<epci>_<annee>.xlsx`` — a « Lisez-moi » sheet (the stamp, the rule and its audit, the
+  list of tables, the non renseignés), then one sheet per published code;
+- ``_non_renseignes.csv`` — code, label and reason of every indicator not published;
+- ``_libelles.csv`` — the names of the codes the tables use (communes, QPV, bailleurs, résidences…);
+- ``_metadonnees.json`` — the stamp of the folder, the rule and the summary of its audit, and for each
+  file what it holds and its SHA-256: the CSV stay plain for open-data portals, their stamp travels
+  beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.publication.audit import RapportAudit
+from pipeline.publication.secret import regle_en_clair
+from pipeline.publication.tables import NonRenseigne, Preparation, TablePubliee
+from pipeline.publication.tampon import Tampon
+
+METADONNEES = "_metadonnees.json"
+NON_RENSEIGNES = "_non_renseignes.csv"
+LIBELLES = "_libelles.csv"
+LISEZ_MOI = "Lisez-moi"
+#: What a masked figure prints (indicators.md, section F).
+MASQUE = "s"
+FORMAT_CSV = ("UTF-8, séparateur virgule, point décimal, une ligne d'en-tête ; "
+              f"« {MASQUE} » = chiffre masqué par le secret statistique ; vide = non calculable.")
+REGLE_LEVEE = ("Diffusion interne : le secret statistique (indicators.md, section F) est levé à la demande "
+               "d'un bailleur pour ses propres besoins ; aucun chiffre n'est masqué. Ne pas diffuser.")
+
+
+def _scalaire(valeur: Any) -> Any:
+    """A cell as a plain Python value (None for missing)."""
+    if valeur is None or valeur is pd.NA or valeur is pd.NaT:
+        return None
+    if isinstance(valeur, float) and math.isnan(valeur):
+        return None
+    if isinstance(valeur, np.generic):
+        return _scalaire(valeur.item())
+    return valeur
+
+
+def _texte(valeur: Any) -> str:
+    """A cell as open-data text: decimal point, no exponent, true/false, empty when missing."""
+    valeur = _scalaire(valeur)
+    if valeur is None:
+        return ""
+    if isinstance(valeur, bool):
+        return "true" if valeur else "false"
+    if isinstance(valeur, float):
+        return np.format_float_positional(valeur, trim="-")
+    if isinstance(valeur, Decimal):
+        return format(valeur, "f")
+    return str(valeur)
+
+
+def lignes(table: TablePubliee) -> list[list[Any]]:
+    """The rows of a table as plain values, the figures the rule masked as ``s``."""
+    colonnes = list(table.donnees.columns)
+    resultat = []
+    for position, ligne in enumerate(table.donnees.itertuples(index=False)):
+        resultat.append([MASQUE if table.est_masquee(position, colonne) else _scalaire(valeur)
+                         for colonne, valeur in zip(colonnes, ligne)])
+    return resultat
+
+
+def ecrire_csv(table: TablePubliee, chemin: Path) -> None:
+    """``<code>.csv``: UTF-8, comma, decimal point, header row (indicators.md, section E)."""
+    with chemin.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(table.donnees.columns)
+        writer.writerows([_texte(v) for v in ligne] for ligne in lignes(table))
+
+
+def ecrire_non_renseignes(annee: int, absents: Sequence[NonRenseigne], chemin: Path) -> None:
+    with chemin.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["annee", "code", "libelle", "raison"])
+        writer.writerows([annee, a.code, a.libelle, a.raison] for a in absents)
+
+
+def ecrire_libelles(libelles: pd.DataFrame, chemin: Path) -> None:
+    """``_libelles.csv``: dimension, code, libelle — the names of the codes the tables use."""
+    libelles[["dimension", "code", "libelle"]].to_csv(chemin, index=False, encoding="utf-8", lineterminator="\n")
+
+
+def resume_audit(preparation: Preparation) -> dict[str, Any]:
+    """The disclosure rule and its audit, as the metadata, the workbook and the atlas annex give them."""
+    if preparation.audit is None:
+        return {"applique": False, "regle": REGLE_LEVEE}
+    audit: RapportAudit = preparation.audit
+    tables = []
+    for table in preparation.tables:
+        secret, trouve = table.secret, audit.tables.get(table.indicateur.code)
+        plus_etroite = trouve.plus_etroite if trouve else None
+        limitee = trouve.plus_etroite_limitee if trouve else None
+        tables.append({
+            "code": table.indicateur.code, "lignes_publiees": secret.lignes, "lignes_masquees": secret.masquees,
+            "primaires": secret.primaires, "secondaires": secret.secondaires, "retirees": secret.retirees,
+            "criteres_masques": secret.criteres_masques,
+            "intervalle_le_plus_etroit": None if plus_etroite is None else plus_etroite.largeur,
+            "intervalle_le_plus_etroit_limite": None if limitee is None else limitee.largeur,
+        })
+    masquees = sum(t["lignes_masquees"] for t in tables)
+    secondaires = sum(t["secondaires"] for t in tables)
+    plus_etroite = audit.plus_etroite
+    return {
+        "applique": True,
+        "seuil": preparation.seuil,
+        "regle": regle_en_clair(preparation.seuil),
+        "audit": {
+            "reussi": audit.reussi,
+            "methode": "intervalle de chaque cellule masquée par programmation linéaire (HiGHS, highspy)",
+            "tables": len(tables),
+            "lignes": sum(t["lignes_publiees"] + t["retirees"] for t in tables),
+            "lignes_masquees": masquees,
+            "primaires": sum(t["primaires"] for t in tables),
+            "secondaires": secondaires,
+            "retirees": sum(t["retirees"] for t in tables),
+            "part_secondaires": round(secondaires / masquees, 4) if masquees else 0.0,
+            "cellules_auditees": audit.cellules_auditees,
+            "intervalle_le_plus_etroit": None if plus_etroite is None else {
+                "largeur": plus_etroite.largeur, "cellule": plus_etroite.libelle()},
+            "limitees_par_un_total_institutionnel": len(audit.limitees),
+            "intervalle_le_plus_etroit_limite": None if audit.plus_etroite_limitee is None else {
+                "largeur": audit.plus_etroite_limitee.largeur, "cellule": audit.plus_etroite_limitee.libelle()},
+            "echecs": [c.libelle() for c in audit.echecs],
+            "programmes_lineaires": audit.programmes,
+            "duree_s": round(audit.duree_s, 2),
+            "par_table": tables,
+        },
+    }
+
+
+def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> None:
+    """The workbook for people: « Lisez-moi » (stamp, rule, contents, non renseignés), one sheet per code."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    gras, rouge = Font(bold=True), Font(bold=True, color="C00000")
+    classeur = Workbook()
+    lisez_moi = classeur.active
+    lisez_moi.title = LISEZ_MOI
+    lisez_moi.append([f"Indicateurs de l'observatoire du parc social — {tampon.annee}"])
+    lisez_moi["A1"].font = Font(bold=True, size=14)
+    for mention in tampon.mentions:
+        lisez_moi.append([mention])
+        lisez_moi.cell(lisez_moi.max_row, 1).font = rouge
+    lisez_moi.append([])
+    for libelle, valeur in tampon.lignes():
+        lisez_moi.append([libelle, valeur])
+        lisez_moi.cell(lisez_moi.max_row, 1).font = gras
+    lisez_moi.append([])
+    resume = resume_audit(preparation)
+    lisez_moi.append(["Secret statistique", resume["regle"]])
+    if resume["applique"]:
+        audit = resume["audit"]
+        etroit = audit["intervalle_le_plus_etroit"]
+        lisez_moi.append(["Audit du secret", (
+            f"{audit['lignes_masquees']} ligne(s) masquée(s), dont {audit['secondaires']} en secret secondaire et "
+            f"{audit['retirees']} retirée(s) ; intervalle le plus étroit d'une cellule masquée : "
+            + ("aucune cellule masquée" if etroit is None else f"{etroit['largeur']:g}") + ".")])
+    lisez_moi.append(["Fichiers CSV", FORMAT_CSV])
+    lisez_moi.append([])
+    lisez_moi.append(["Feuille", "Libellé", "Unité", "Source", "Lignes", "Lignes masquées", "Définition",
+                      "Chiffres absents"])
+    for cellule in lisez_moi[lisez_moi.max_row]:
+        cellule.font = gras
+    for table in preparation.tables:
+        ind = table.indicateur
+        lisez_moi.append([ind.code, ind.libelle, ind.unite, ", ".join(table.sources), len(table.donnees),
+                          table.cellules_masquees, ind.definition, "; ".join(table.remarques) or None])
+    lisez_moi.append([])
+    lisez_moi.append(["Non renseigné", "Libellé", "Raison"])
+    for cellule in lisez_moi[lisez_moi.max_row]:
+        cellule.font = gras
+    for absent in preparation.absents:
+        lisez_moi.append([absent.code, absent.libelle, absent.raison])
+    for lettre, largeur in zip("ABCDEFGH", (28, 60, 12, 24, 8, 10, 80, 40)):
+        lisez_moi.column_dimensions[lettre].width = largeur
+
+    for table in preparation.tables:
+        feuille = classeur.create_sheet(table.indicateur.code)  # ≤ 31 characters: checked by the catalogue
+        feuille.append(list(table.donnees.columns))
+        for cellule in feuille[1]:
+            cellule.font = gras
+        for ligne in lignes(table):
+            feuille.append([float(v) if isinstance(v, Decimal) else v for v in ligne])
+        feuille.freeze_panes = "A2"
+    classeur.properties.title = f"Indicateurs de l'observatoire du parc social — {tampon.annee}"
+    classeur.properties.creator = "observatoire"
+    classeur.properties.description = " · ".join([*tampon.mentions, *(f"{k} : {v}" for k, v in tampon.lignes())])
+    classeur.save(chemin)
+
+
+def sha256(chemin: Path) -> str:
+    return hashlib.sha256(chemin.read_bytes()).hexdigest()
+
+
+def ecrire_metadonnees(dossier: Path, preparation: Preparation, tampon: Tampon) -> None:
+    """``_metadonnees.json``: the stamp of the folder, the rule and its audit, and for each file what it
+    holds and its SHA-256."""
+    fichiers = []
+    codes = {t.indicateur.code for t in preparation.tables}
+    for table in preparation.tables:
+        ind = table.indicateur
+        chemin = dossier / f"{ind.code}.csv"
+        fichiers.append({
+            "fichier": chemin.name, "code": ind.code, "libelle": ind.libelle, "unite": ind.unite,
+            "definition": ind.definition, "colonnes": list(table.donnees.columns),
+            "lignes": len(table.donnees), "cellules_masquees": table.cellules_masquees,
+            "annees": sorted(int(a) for a in table.donnees["annee"].unique()),
+            "source": list(table.sources), "chiffres_absents": list(table.remarques), "sha256": sha256(chemin),
+        })
+    for chemin in sorted(dossier.iterdir()):
+        if chemin.is_file() and chemin.name != METADONNEES and not (chemin.suffix == ".csv" and chemin.stem in codes):
+            fichiers.append({"fichier": chemin.name, "sha256": sha256(chemin)})
+    contenu = {
+        "titre": f"Indicateurs de l'observatoire du parc social — {tampon.annee}",
+        "annee": tampon.annee,
+        "epci": tampon.epci,
+        "donnees_fictives": tampon.demo,
+        "diffusion_interne": tampon.interne,
+        "mentions": list(tampon.mentions),
+        "sources": dict(tampon.sources),
+        "run_id": tampon.run_id,
+        "version_du_code": tampon.code_version,
+        "date_de_production": tampon.date,
+        "format_csv": FORMAT_CSV,
+        "secret": resume_audit(preparation),
+        "fichiers": fichiers,
+        "non_renseignes": [{"code": a.code, "libelle": a.libelle, "raison": a.raison} for a in preparation.absents],
+    }
+    (dossier / METADONNEES).write_text(json.dumps(contenu, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,278 @@
+"""The disclosure rule (indicators.md, section F) and its audit by linear programming.
+
+Every table below is hand-made; the expected masks and intervals were worked out by hand from the rule
+as written in pipeline/publication/secret.py and docs/indicateurs.md. Each case of the publication issue
+has its test: a group with one masked cell; a masked pair summing under 11; a zero as complement; a
+small résidence's class; a commune made of one IRIS; a three-way table; a publication built to leak; an
+institutional total that must stay published.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.publication.audit import auditer
+from pipeline.publication.catalogue import Catalogue, CoteLien, Indicateur, Lien
+from pipeline.publication.secret import (REFERENTIEL, appliquer_regle, appliquer_secret, motif_sensible,
+                                         seuil_du_referentiel)
+from pipeline.publication.systeme import construire
+
+T = "TOTAL"
+
+
+def indicateur(code: str, dimensions: tuple[str, ...], famille: str = "suivi", unite: str = "nombre",
+               motifs_sensibles: bool = False, enquete_menages: bool = False) -> Indicateur:
+    fine = bool({"iris", "residence", "adresse"} & set(dimensions))
+    return Indicateur(code=code, libelle=f"Libellé de {code}", famille=famille, definition="d", unite=unite,
+                      source=("ops",) if enquete_menages else ("attributions",), modele=code,
+                      dimensions=dimensions, granularite_fine=fine, motifs_sensibles=motifs_sensibles, saisie=None,
+                      evolution=False, section_atlas=10, statut="disponible", enquete_menages=enquete_menages)
+
+
+def table(dimensions: tuple[str, ...], lignes: list[tuple], figures=("numerateur", "denominateur", "valeur"),
+          annee: int = 2021) -> pd.DataFrame:
+    frame = pd.DataFrame(lignes, columns=[*dimensions, *figures])
+    frame.insert(0, "annee", annee)
+    return frame
+
+
+def masquees(frame: pd.DataFrame, *dimensions: str) -> set:
+    cles = frame[list(dimensions)].itertuples(index=False, name=None)
+    return {c[0] if len(c) == 1 else c for c, s in zip(cles, frame["secret"]) if s}
+
+
+RESIDENCES = indicateur("ind_res", ("residence",))
+SEUIL = 11
+
+
+# ---------------------------------------------------------------------------------------------
+# The threshold
+# ---------------------------------------------------------------------------------------------
+
+def test_the_threshold_is_the_referential_value(tmp_path):
+    assert seuil_du_referentiel() == 11  # indicators.md, section F
+    # the same table under a CIL's referential of 5: a résidence of 6 households is published
+    copie = tmp_path / "ref_secret_statistique.csv"
+    copie.write_text(REFERENTIEL.read_text(encoding="utf-8").replace("SEUIL,11,", "SEUIL,5,"), encoding="utf-8")
+    seuil = seuil_du_referentiel(copie)
+    frame = table(("residence",), [("R1", 6, 6, 6), ("R2", 20, 20, 20), (T, 26, 26, 26)])
+    assert masquees(appliquer_secret(frame, RESIDENCES, seuil), "residence") == set()
+    assert masquees(appliquer_secret(frame, RESIDENCES), "residence") == {"R1", "R2"}
+
+
+def test_the_dbt_fragility_model_reads_the_same_referential():
+    """One home for the threshold: dbt gives no class under it, the publication masks under it."""
+    sql = (REFERENTIEL.parents[1] / "models" / "intermediate" / "fragilite" / "int_fragilite_unites.sql").read_text()
+    code = "\n".join(ligne.split("--")[0] for ligne in sql.splitlines())
+    assert "ref('ref_secret_statistique')" in code and "11" not in code
+
+
+# ---------------------------------------------------------------------------------------------
+# Primary and secondary suppression
+# ---------------------------------------------------------------------------------------------
+
+def test_a_group_with_one_masked_cell_gets_a_second_one_never_a_zero():
+    frame = table(("residence",), [
+        ("R0", 0, 0, 0),      # no household: published, and never chosen as the second cell
+        ("R1", 4, 8, 4),      # fewer than 11: masked
+        ("R2", 12, 40, 12),   # the smallest other member that brings the masked sum to 11: masked
+        ("R3", 15, 20, 15),
+        ("R4", 30, 60, 30),
+        (T, 61, 128, 61),
+    ])
+    out = appliquer_secret(frame, RESIDENCES)
+    assert masquees(out, "residence") == {"R1", "R2"}
+    assert out[out["secret"]][["numerateur", "denominateur", "valeur"]].isna().all().all()
+    assert out.set_index("residence").loc["R3", "numerateur"] == 15  # the others are untouched
+    assert "secret" not in frame  # the input is not modified
+
+
+def test_a_masked_pair_summing_under_the_threshold_gets_a_third_cell():
+    # R1 and R2 are masked (4 + 3 = 7): the TOTAL would tell a reader they hold 7 between them
+    frame = table(("residence",), [("R1", 4, 4, 4), ("R2", 3, 3, 3), ("R3", 15, 15, 15), ("R4", 30, 30, 30),
+                                   (T, 52, 52, 52)])
+    out = appliquer_secret(frame, RESIDENCES)
+    assert masquees(out, "residence") == {"R1", "R2", "R3"}  # 4 + 3 + 15 = 22 ≥ 11
+
+
+def test_a_zero_is_never_the_complement_the_total_is_when_it_is_not_institutional():
+    """Motif × ancienneté of the label: G_VIOLENCES (6–12 mois) = 4 is masked; the only other member of
+    its row is a zero, which hides nothing (the masked sum would still be 4): its row total — a motif,
+    not an institution — is masked instead, and then a second cell of the TOTAL column."""
+    motifs = indicateur("ind_motifs", ("motif", "anciennete_label"), motifs_sensibles=True)
+    frame = table(("motif", "anciennete_label"), [
+        ("G_VIOLENCES", "MOINS_6_MOIS", 0, None, 0), ("G_VIOLENCES", "6_12_MOIS", 4, None, 4),
+        ("G_VIOLENCES", T, 4, None, 4),
+        ("DALO", "MOINS_6_MOIS", 20, None, 20), ("DALO", "6_12_MOIS", 30, None, 30), ("DALO", T, 50, None, 50),
+        ("C_DEFAVORISE", "MOINS_6_MOIS", 25, None, 25), ("C_DEFAVORISE", "6_12_MOIS", 12, None, 12),
+        ("C_DEFAVORISE", T, 37, None, 37),
+        (T, "MOINS_6_MOIS", 45, None, 45), (T, "6_12_MOIS", 46, None, 46), (T, T, 91, None, 91),
+    ])
+    resultat = appliquer_regle([(motifs, frame)], None, SEUIL)
+    out = resultat.tables["ind_motifs"][0]
+    caches = masquees(out, "motif", "anciennete_label")
+    assert ("G_VIOLENCES", "MOINS_6_MOIS") not in caches
+    assert {("G_VIOLENCES", "6_12_MOIS"), ("G_VIOLENCES", T)} <= caches
+    assert (T, T) not in caches  # the EPCI total stays published
+    assert resultat.audit.reussi and resultat.audit.plus_etroite.largeur >= SEUIL
+
+
+def test_a_second_cell_is_chosen_among_non_zero_members_even_when_the_sum_is_reached():
+    """A masked cell of 15 alone in its group needs a partner: a masked zero would add nothing a reader
+    does not guess, so the partner is the smallest non-zero member (30), never the zero."""
+    from pipeline.publication.secret import _choisir
+
+    valeurs, fine = np.array([15.0, 0.0, 30.0, 45.0]), np.ones(4, dtype=bool)
+    assert _choisir(np.array([1, 2, 3]), valeurs, fine, manque=0.0, un_de_plus=True) == ([2], True)
+    assert _choisir(np.array([1]), valeurs, fine, manque=0.0, un_de_plus=True) == ([], False)
+
+
+def test_institutional_totals_are_never_masked_for_secondary_reasons():
+    """A bailleur's total (published by the CIA) stays, even when its only résidence is masked: the
+    cell is then as hidden as that total allows, and the audit says so."""
+    refus = indicateur("ind_refus", ("bailleur", "residence"), unite="part")
+    frame = table(("bailleur", "residence"), [
+        ("ICF", "R1", 3, 9, 3 / 9), ("ICF", T, 3, 9, 3 / 9),
+        ("GDH", "R2", 5, 20, 0.25), ("GDH", "R3", 30, 90, 1 / 3), ("GDH", "R4", 40, 100, 0.4), ("GDH", T, 75, 210, 75 / 210),
+        (T, T, 78, 219, 78 / 219),
+    ])
+    resultat = appliquer_regle([(refus, frame)], None, SEUIL)
+    out = resultat.tables["ind_refus"][0]
+    assert masquees(out, "bailleur", "residence") == {("ICF", "R1"), ("GDH", "R2"), ("GDH", "R3")}
+    assert resultat.audit.reussi
+    limitees = {(c.cle[1][1], c.cle[2][1], c.colonne) for c in resultat.audit.limitees}
+    assert ("ICF", "R1", "numerateur") in limitees  # pinned by ICF's published total of 3
+
+
+def test_a_three_way_table_is_protected_along_every_dimension():
+    """Résidence × quartile × statut with every margin: a masked cell's row, column and pillar all
+    need a second masked cell; the audit checks the 3-way relations at once."""
+    dims = ("residence", "quartile", "statut_prioritaire")
+    cube = indicateur("ind_cube", dims)
+    valeurs = {("R1", "Q1", "P"): 3, ("R1", "Q1", "N"): 14, ("R1", "Q2", "P"): 12, ("R1", "Q2", "N"): 20,
+               ("R2", "Q1", "P"): 16, ("R2", "Q1", "N"): 25, ("R2", "Q2", "P"): 18, ("R2", "Q2", "N"): 30,
+               ("R3", "Q1", "P"): 22, ("R3", "Q1", "N"): 17, ("R3", "Q2", "P"): 19, ("R3", "Q2", "N"): 40}
+    lignes = []
+    for r in ("R1", "R2", "R3", T):
+        for q in ("Q1", "Q2", T):
+            for s in ("P", "N", T):
+                v = sum(x for (rr, qq, ss), x in valeurs.items()
+                        if r in (rr, T) and q in (qq, T) and s in (ss, T))
+                lignes.append((r, q, s, v, None, v))
+    resultat = appliquer_regle([(cube, table(dims, lignes))], None, SEUIL)
+    out = resultat.tables["ind_cube"][0]
+    caches = masquees(out, *dims)
+    assert ("R1", "Q1", "P") in caches and len(caches) >= 4
+    assert resultat.audit.reussi and not resultat.audit.limitees
+    systeme = construire([(cube, table(dims, lignes))])
+    cachee = np.array([k in caches for k in table(dims, lignes)[list(dims)].itertuples(index=False, name=None)])
+    protegee = np.zeros(len(cachee), dtype=bool)
+    assert auditer(systeme, cachee, protegee, SEUIL).plus_etroite.largeur >= SEUIL
+    # masking the small cell alone leaves it exactly recomputable from any of its three margins
+    seule = np.array([k == ("R1", "Q1", "P") for k in table(dims, lignes)[list(dims)].itertuples(index=False, name=None)])
+    rapport = auditer(systeme, seule, protegee, SEUIL)
+    assert not rapport.reussi and rapport.echecs[0].largeur == 0
+
+
+def test_sensitive_motifs_are_masked_at_any_geography_institutional_tables_never():
+    motifs = indicateur("ind_26", ("motif",), motifs_sensibles=True)
+    frame = table(("motif",), [
+        ("DALO", 3, 60, 3),             # small, but not a sensitive motif
+        ("G_VIOLENCES", 4, 60, 4),      # sensitive and small: masked
+        ("H_PROSTITUTION", 0, 60, 0),   # sensitive, but zero households
+        ("C_DEFAVORISE", 25, 60, 25),
+        ("A_HANDICAP", 28, 60, 28),
+        (T, 60, 60, 60),
+    ])
+    # secondary: the smallest non-zero member that brings the masked sum to 11 is C_DEFAVORISE (25)
+    assert masquees(appliquer_secret(frame, motifs), "motif") == {"G_VIOLENCES", "C_DEFAVORISE"}
+    assert [m for m in ("G_VIOLENCES", "A_HANDICAP", "L_EXPULSION", "I_TRAITE", "VIOLENCES", "HANDICAP")
+            if not motif_sensible(m)] == []
+    assert not any(map(motif_sensible, ("DALO", "C_DEFAVORISE", "LOYER_TROP_CHER", None)))
+    par_bailleur = indicateur("ind_23", ("bailleur",))
+    frame = table(("bailleur",), [("ICF", 2, 2, 2), ("GDH", 40, 40, 40), (T, 42, 42, 42)])
+    assert not appliquer_secret(frame, par_bailleur)["secret"].any()
+
+
+# ---------------------------------------------------------------------------------------------
+# Household survey (OPS): fragility classes, linked tables
+# ---------------------------------------------------------------------------------------------
+
+FRAGILITE_CHIFFRES = ("c1", "c2", "c3", "nb_criteres", "classe", "nb_menages")
+
+
+def fragilite_residence(lignes: list[tuple]) -> tuple[Indicateur, pd.DataFrame]:
+    ind = indicateur("fragilite_residence", ("commune", "residence"), famille="fragilite", unite="part",
+                     enquete_menages=True)
+    frame = table(("commune", "residence"), [l[:8] for l in lignes], figures=FRAGILITE_CHIFFRES)
+    frame["c1_denominateur"] = [l[7] for l in lignes]
+    frame["c2_denominateur"] = [l[8] for l in lignes]
+    frame["c3_denominateur"] = [l[9] for l in lignes]
+    return ind, frame
+
+
+def test_a_small_residence_has_no_row_and_a_criterion_on_few_households_is_not_published():
+    ind, frame = fragilite_residence([
+        # commune, résidence, c1, c2, c3, nb_criteres, classe, nb_menages, base C2, base C3
+        ("21231", "R1", 0.5, 0.6, 0.3, 3, "très fragile", 40, 20, 70),
+        ("21231", "R2", 0.5, 0.75, 0.1, 2, "fragile", 30, 4, 50),    # C2 on 4 recent movers: not published
+        ("21231", "R3", None, None, None, None, None, 5, 2, 8),       # 5 households: no class, no row
+    ])
+    out = appliquer_regle([(ind, frame)], None, SEUIL).tables["fragilite_residence"][0].set_index("residence")
+    assert list(out.index) == ["R1", "R2"]
+    assert out.loc["R1", "classe"] == "très fragile" and not out.loc["R1", "secret"]
+    assert pd.isna(out.loc["R2", "c2"]) and out.loc["R2", "secret"]
+    assert out.loc["R2", "c1"] == 0.5 and out.loc["R2", "classe"] == "fragile"
+
+
+def _commune_d_un_iris():
+    """Commune 21105 is one IRIS of 8 surveyed households; 21231 has two IRIS of 30 and 40."""
+    iris = indicateur("fragilite_iris", ("commune", "iris"), famille="fragilite", unite="part", enquete_menages=True)
+    frame_iris = table(("commune", "iris"), [
+        ("21105", "211050000", None, None, None, None, None, 8),
+        ("21231", "212310101", 0.5, 0.4, 0.2, 2, "fragile", 30),
+        ("21231", "212310102", 0.2, 0.1, 0.1, 0, "non fragile", 40),
+    ], figures=FRAGILITE_CHIFFRES)
+    occupation = indicateur("ind_06", ("commune", "mesure"), unite="part", enquete_menages=True)
+    frame_communes = table(("commune", "mesure"), [
+        ("21105", "MAJEURS_CHOMAGE", 3, 12, 0.25), ("21231", "MAJEURS_CHOMAGE", 20, 120, 1 / 6),
+        (T, "MAJEURS_CHOMAGE", 23, 132, 23 / 132),
+    ])
+    frame_communes["nb_menages"] = [8, 70, 78]
+    lien = Lien(nom="menages_des_iris_de_la_commune", description="test", relation="egal",
+                detail=CoteLien("fragilite_iris", ("commune",), ("nb_menages",)),
+                ensemble=CoteLien("ind_06", ("commune",), ("nb_menages",), {"mesure": "MAJEURS_CHOMAGE"}))
+    catalogue = Catalogue(chemin=Path("test.yaml"), indicateurs=(iris, occupation), marts_hors_catalogue={},
+                          liens=(lien,))
+    return [(iris, frame_iris), (occupation, frame_communes)], catalogue
+
+
+def test_a_commune_made_of_one_iris_does_not_give_its_iris_back():
+    """The IRIS of 8 households has no row; the commune's own row of the occupation table describes the
+    same 8 households: it is masked too (household survey: under 11 at any scale)."""
+    tables, catalogue = _commune_d_un_iris()
+    resultat = appliquer_regle(tables, catalogue, SEUIL)
+    iris = resultat.tables["fragilite_iris"][0]
+    communes = resultat.tables["ind_06"][0]
+    assert "211050000" not in set(iris["iris"])
+    assert masquees(communes, "commune") == {"21105"}
+    assert resultat.audit.reussi
+    # the relation is used: the commune's households are tied to its IRIS in the system
+    assert any(r.origine == "lien menages_des_iris_de_la_commune" for r in resultat.systeme.relations)
+
+
+def test_the_audit_sees_through_linked_tables():
+    """Published, the commune's row would give the withdrawn IRIS back exactly: the audit fails."""
+    tables, catalogue = _commune_d_un_iris()
+    systeme = construire(tables, catalogue)
+    cachee = np.zeros(systeme.nb_lignes, dtype=bool)
+    cachee[0] = True  # the IRIS of 21105 withdrawn, its commune published
+    rapport = auditer(systeme, cachee, np.zeros_like(cachee), SEUIL)
+    assert not rapport.reussi
+    assert rapport.echecs[0].table == "fragilite_iris" and rapport.echecs[0].largeur == 0
+    assert "commune = 21105" in rapport.message()
