@@ -30,7 +30,7 @@ demo_app = typer.Typer(help="Les données de démonstration (fictives).")
 app.add_typer(demo_app, name="demo")
 console = Console()
 
-DEMO_YEAR = 2021
+DEMO_YEAR = 2024
 
 
 def parse_years(text: str) -> tuple[int, int]:
@@ -96,15 +96,33 @@ def run_log(settings: Settings, first: int, last: int) -> Path:
     return settings.var_dir / "logs" / f"run_{span}_{time.strftime('%Y%m%dT%H%M%S')}.log"
 
 
+def history_years(settings: Settings, first: int) -> list[int]:
+    """The years before ``first`` whose series the publication of ``first`` carries (up to four, as far
+    as the RPLS extract of each is in the data folder, going back without a gap)."""
+    from pipeline.assets.ingest import find_extract
+    from pipeline.partitions import annual_partitions
+    from pipeline.publication.tables import ANNEES_SERIE
+    from pipeline.sources.extract import all_sources
+
+    rpls = next(s for s in all_sources() if s.source == "rpls")
+    years: list[int] = []
+    for annee in range(first - 1, first - ANNEES_SERIE, -1):
+        if not annual_partitions.has_partition_key(str(annee)) or find_extract(settings.data_dir, rpls, str(annee)) is None:
+            break
+        years.insert(0, annee)
+    return years
+
+
 def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False) -> bool:
-    """Materialise, through Dagster, the monthly extracts of the years ``first``–``last`` (one run over
-    their months) then every asset of the annual job for those years (one run over the partition
-    range: a backfill is one dbt build); True on success. Without ``verbose``, what the tools print
+    """Materialise, through Dagster, the annual extracts of the years before ``first`` that the series
+    need (:func:`history_years`, one run), the monthly extracts of those years and of ``first``–``last``
+    (one run over their months), then every asset of the annual job for ``first``–``last`` (one run
+    over the partition range: a backfill is one dbt build); True on success. Without ``verbose``, what the tools print
     goes to a log file under ``var/logs/`` and the console shows a summary."""
     from dagster import DagsterInstance
 
     from pipeline.assets.atlas import atlas_path
-    from pipeline.definitions import ANNUAL_JOB, MONTHLY_JOB, build_definitions
+    from pipeline.definitions import ANNUAL_JOB, HISTORY_JOB, MONTHLY_JOB, build_definitions
     from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year, range_tags
 
     years = list(range(first, last + 1))
@@ -122,18 +140,24 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
         if not verbose:
             quiet.enter_context(contextlib.redirect_stdout(sink))
             quiet.enter_context(contextlib.redirect_stderr(sink))
-        months = [m for y in years for m in months_of_year(y) if monthly_partitions.has_partition_key(m)]
-        if months:
-            monthly = defs.resolve_job_def(MONTHLY_JOB)
-            result = monthly.execute_in_process(instance=instance, raise_on_error=False,
-                                                tags=range_tags(months[0], months[-1]),
-                                                run_config=run_config(verbose))
+        def prepare(job: str, start: str, end: str, what: str) -> bool:
+            """Run an ingestion job over a range; on failure, say so (nothing is published)."""
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, raise_on_error=False, tags=range_tags(start, end), run_config=run_config(verbose))
             if not result.success:
                 quiet.close()
-                console.print(f"[red]Run {result.run_id} (extraits mensuels {first}–{last}) en échec.[/red] "
-                              f"Rien n'a été publié.")
+                console.print(f"[red]Run {result.run_id} ({what}) en échec.[/red] Rien n'a été publié.")
                 _report_failure(result, log)
-                return False
+            return result.success
+
+        # the series of the atlas: the years before the first one, as far as their extracts are there
+        history = history_years(settings, first)
+        months = [m for y in [*history, *years] for m in months_of_year(y) if monthly_partitions.has_partition_key(m)]
+        if history and not prepare(HISTORY_JOB, str(history[0]), str(history[-1]),
+                                   f"extraits annuels {history[0]}–{history[-1]}"):
+            return False
+        if months and not prepare(MONTHLY_JOB, months[0], months[-1], f"extraits mensuels {months[0]}–{months[-1]}"):
+            return False
         job = defs.resolve_job_def(ANNUAL_JOB)
         partition = {"partition_key": str(first)} if first == last else {"tags": range_tags(str(first), str(last))}
         result = job.execute_in_process(instance=instance, raise_on_error=False,

@@ -20,6 +20,7 @@ from pipeline.settings import DBT_PROJECT_DIR, Settings
 
 ANNUAL_JOB = "annuel"
 MONTHLY_JOB = "mensuel"
+HISTORY_JOB = "historique"
 
 
 def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -54,10 +55,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         partitions_def=monthly_partitions,
         description="L'ingestion des extraits mensuels (demandes, examens en CALEOL).",
     )
+    annual_ingest = [a for a in [*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv]
+                     if a.partitions_def == annual_partitions]
+    history_job = dg.define_asset_job(
+        HISTORY_JOB,
+        selection=dg.AssetSelection.assets(*annual_ingest),
+        partitions_def=annual_partitions,
+        description="L'ingestion des extraits annuels des années précédentes (les séries de l'atlas), "
+                    "sans rien publier.",
+    )
     return dg.Definitions(
         assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, *publication_assets],
         asset_checks=[*gx_checks, *publication_checks],
-        jobs=[annual_job, monthly_job],
+        jobs=[annual_job, monthly_job, history_job],
         schedules=[annual_schedule(annual_job)],
         sensors=[data_raw_sensor(annual_job, monthly_job, settings.data_dir)],
         resources={

@@ -28,8 +28,11 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def pdf_text(path: Path) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(path).pages)
-    return re.sub(r"[\s\u202f\u00a0]+", " ", text)
+    return " ".join(pdf_text_of(page) for page in PdfReader(path).pages)
+
+
+def pdf_text_of(page) -> str:
+    return re.sub(r"[\s\u202f\u00a0]+", " ", page.extract_text())
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +53,33 @@ def test_demo_publishes_the_atlas_with_map_table_and_stamp(demo_run):
     text = pdf_text(pdf)
     run_id = re.search(r"Run ([0-9a-f-]{36}) réussi", stdout).group(1)
     for expected in ("Atlas du parc social", "DONNÉES FICTIVES — démonstration", run_id, "Millésime",
-                     "27 008 logements sociaux", "Logements sociaux par commune", "Dijon", "Version du code"):
+                     "27 008 logements", "Logements sociaux par commune", "Dijon (SRU)", "Version du code",
+                     "Fiches QPV", "Fiches résidences", "Le secret statistique"):
         assert expected in text, expected
-    map_page = next(p for p in reader.pages if "Nombre de logements sociaux par commune" in p.extract_text())
-    assert len(map_page.images) == 1 and map_page.images[0].image.size[0] > 1000
+    map_page = next(p for p in reader.pages if "Logements sociaux par commune au" in pdf_text_of(p))
+    assert len(map_page.images) == 1 and map_page.images[0].image.size[0] > 800
+    assert "contours" in pdf_text_of(map_page)  # the source line says what the outlines are
+    html = pdf.with_suffix(".html")
+    assert html.exists() and "27 008 logements" in re.sub(r"[\s\u202f]+", " ", html.read_text(encoding="utf-8"))
+
+
+def test_the_atlas_names_every_indicator_and_its_objectives_are_the_exports(demo_run):
+    """Every code and label of the catalogue is in the 2020 atlas, and the objectives of its synthèse
+    are the published CSV's TOTAL rows, formatted."""
+    from pipeline.publication.catalogue import charger
+    from pipeline.reports.formats import fr_entier, fr_pct
+
+    home, _, _ = demo_run
+    folder = home / "reports" / "output" / "2020"
+    text = pdf_text(folder / "atlas_parc_social_242100410_2020.pdf").replace("\u2019", "'")
+    absents = [i.code for i in charger().indicateurs if i.code not in text or i.libelle not in text]
+    assert absents == []
+    synthese = text[text.index("Les quatre objectifs"):text.index("Le détail par bailleur")]
+    q1 = pd.read_csv(folder / "indicateurs" / "obj_q1_hors_qpv.csv")
+    total = q1[(q1.bailleur == "TOTAL") & (q1.annee == 2020)].iloc[0]
+    assert (f"1er quartile ou relogés ANRU, hors QPV {fr_pct(total.valeur)} {fr_pct(total.cible, 0)}"
+            .replace("\u202f", " ") in synthese)
+    assert fr_entier(total.ecart).replace("\u202f", " ") == "244" and " 244 " in synthese
 
 
 def test_demo_fills_the_warehouse_and_the_dagster_instance(demo_run):

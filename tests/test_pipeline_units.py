@@ -22,11 +22,12 @@ from pipeline.settings import DBT_PROJECT_DIR
 from pipeline.warehouse import replace_partition
 
 
-def test_dbt_args_carry_the_years_of_the_run():
-    assert dbt_vars([2021]) == {"annee_min": 2021, "annee_max": 2021}
+def test_dbt_args_carry_the_years_of_the_run_and_of_their_series():
+    # a run for 2021 rebuilds the four years before it too: its publication carries their series
+    assert dbt_vars([2021]) == {"annee_min": 2017, "annee_max": 2021}
     args = dbt_build_args([2018, 2016, 2017])
     assert args[:2] == ["build", "--vars"]
-    assert json.loads(args[2]) == {"annee_max": 2018, "annee_min": 2016}
+    assert json.loads(args[2]) == {"annee_max": 2018, "annee_min": 2012}
     with pytest.raises(ValueError):
         dbt_vars([])
 

@@ -119,6 +119,8 @@ MART_PARC = mart(("commune",), [("21231", 5, 40, 0.125), ("21166", 0, 0, None)],
 
 CSV_REFUS = """\
 annee,bailleur,residence,numerateur,denominateur,valeur,secret
+2020,GDH,R1,40,40,40,false
+2020,TOTAL,TOTAL,40,40,40,false
 2021,GDH,R1,s,s,s,true
 2021,GDH,R2,s,s,s,true
 2021,GDH,R3,15,30,15,false
@@ -191,8 +193,8 @@ def test_workbook_has_a_stamped_readme_then_one_sheet_per_code(warehouse, tmp_pa
         assert attendu in lisez_moi
     lignes = list(classeur["ind_refus"].iter_rows(values_only=True))
     assert lignes[0] == ("annee", "bailleur", "residence", "numerateur", "denominateur", "valeur", "secret")
-    assert lignes[1] == (2021, "GDH", "R1", "s", "s", "s", True)
-    assert lignes[3] == (2021, "GDH", "R3", 15, 30, 15, False)
+    assert lignes[3] == (2021, "GDH", "R1", "s", "s", "s", True)
+    assert lignes[5] == (2021, "GDH", "R3", 15, 30, 15, False)
     assert list(classeur["diag_parc"].iter_rows(values_only=True))[1:] == [(2021, "21166", 0, 0, None, False),
                                                                           (2021, "21231", 5, 40, 0.125, False)]
 
@@ -224,7 +226,7 @@ def test_folder_metadata_stamps_every_file(warehouse, tmp_path):
 
 def test_objectives_and_evolution_indicators_carry_their_series(tmp_path):
     """The atlas draws the evolution from the published tables: the « Évolution… » indicators and the
-    objectives carry the years before theirs (up to five in all), the others their year only."""
+    objectives carry the years before theirs (up to five in all), the others the year before."""
     evolution = indicateur("ind_evol", ("bailleur",), evolution=True)
     annuel = indicateur("ind_annuel", ("bailleur",))
     serie = pd.concat([mart(("bailleur",), [("GDH", 10 * (a - 2015), 40, 10 * (a - 2015))], annee=a)
@@ -236,8 +238,9 @@ def test_objectives_and_evolution_indicators_carry_their_series(tmp_path):
     assert (publication.dossier / "ind_evol.csv").read_text(encoding="utf-8") == (
         "annee,bailleur,numerateur,denominateur,valeur,secret\n" + "".join(
             f"{a},GDH,{10 * (a - 2015)},40,{10 * (a - 2015)},false\n" for a in range(2017, 2022)))
+    # the others carry the year before (the atlas compares)
     assert (publication.dossier / "ind_annuel.csv").read_text(encoding="utf-8").splitlines()[1:] == [
-        "2021,GDH,60,40,60,false"]
+        "2020,GDH,50,40,50,false", "2021,GDH,60,40,60,false"]
 
 
 def test_a_mart_without_figures_for_the_year_is_non_renseigne_with_its_reason(tmp_path):
@@ -308,9 +311,10 @@ def test_a_published_folder_reads_back_with_its_masked_cells(warehouse, tmp_path
     lue = PublicationLue(publication.dossier)
     assert lue.annee == 2021 and lue.codes == ["ind_refus", "diag_parc"] and lue.mentions == [MENTION_DEMO]
     refus = lue.table("ind_refus")
-    r1 = refus.donnees.index[refus.donnees["residence"].eq("R1")][0]
+    r1 = refus.donnees.index[refus.donnees["residence"].eq("R1") & refus.donnees["annee"].eq(2021)][0]
     assert refus.masquee(r1, "numerateur") and pd.isna(refus.donnees.at[r1, "numerateur"])
     assert refus.donnees.loc[refus.donnees["residence"].eq("R3"), "numerateur"].tolist() == [15]
+    assert refus.donnees.loc[refus.donnees["residence"].eq("R1"), "numerateur"].iloc[0] == 40  # 2020
     assert lue.table("ind_ops") is None and "ops" in lue.raison_non_renseigne("ind_ops")
 
 

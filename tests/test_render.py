@@ -72,6 +72,10 @@ def test_render_without_quarto_runs_cells_and_uses_the_partials(tmp_path):
     assert "Année 2030 injectée." in text  # the injected parameter wins over the default 1999
     assert "DONNÉES FICTIVES" in text and "run-essai" in text
     assert list((build / "figures").glob("*.png")), "the plot became a figure file"
+    # the HTML twin: the same text, the stamp, the figure embedded
+    html = (build / "essai.html").read_text(encoding="utf-8")
+    assert "Année <strong>2030</strong> injectée." in html and "DONNÉES FICTIVES — démonstration" in html
+    assert "run-essai" in html and "data:image/png;base64" in html
 
 
 def test_a_failing_cell_is_a_render_error(tmp_path):

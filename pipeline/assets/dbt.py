@@ -24,10 +24,15 @@ STAGING_SELECT = "resource_type:seed staging"
 
 
 def dbt_vars(years: list[int]) -> dict[str, int]:
-    """The ``--vars`` of a run: the range of years its incremental marts rebuild."""
+    """The ``--vars`` of a run: the range of years its incremental marts rebuild — the run's years and
+    the years before them that their publication carries as series (ANNEES_SERIE − 1): a run for 2024
+    rebuilds 2020–2024 from the extracts in the warehouse, so the series agree with the rules of the
+    run's code."""
+    from pipeline.publication.tables import ANNEES_SERIE
+
     if not years:
         raise ValueError("a dbt run needs at least one year")
-    return {"annee_min": min(years), "annee_max": max(years)}
+    return {"annee_min": min(years) - (ANNEES_SERIE - 1), "annee_max": max(years)}
 
 
 def dbt_build_args(years: list[int]) -> list[str]:

@@ -63,14 +63,34 @@ def marts_lus(cles_dbt: Iterable[dg.AssetKey], catalogue: Catalogue) -> list[dg.
     return [cle for cle in lus if cle in cles]
 
 
-def construire_annee(settings: Settings, annee: int, run_id: str, catalogue: Catalogue, interne: bool = False):
+def controles_du_run(instance: dg.DagsterInstance, run_id: str) -> dict:
+    """The data-quality checks the run has evaluated so far (dbt tests and Great Expectations suites):
+    passed, failed (blocking), warned (failed with severity WARN), and the names of those that did not
+    pass."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    resume = {"reussis": 0, "en_echec": 0, "avertissements": 0, "non_reussis": []}
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed:
+            resume["reussis"] += 1
+            continue
+        avertissement = evaluation.severity == dg.AssetCheckSeverity.WARN
+        resume["avertissements" if avertissement else "en_echec"] += 1
+        resume["non_reussis"].append({"controle": evaluation.check_name,
+                                      "table": evaluation.asset_key.to_user_string(),
+                                      "gravite": "avertissement" if avertissement else "bloquant"})
+    return resume
+
+
+def construire_annee(settings: Settings, annee: int, run_id: str, catalogue: Catalogue, interne: bool = False,
+                     controles: dict | None = None):
     """Build the publication of one year in its build folder (a previous build is replaced)."""
     dossier = dossier_construit(settings, annee, interne)
     if dossier.exists():
         shutil.rmtree(dossier)
     estampille = atlas_metadata(annee, run_id, is_demo(settings.data_dir), code_version(), datetime.now())
     return construire_publication(settings.warehouse, annee, dossier, estampille, settings.epci, catalogue,
-                                  secret=not interne)
+                                  secret=not interne, controles=controles)
 
 
 def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogue: Catalogue | None = None
@@ -87,8 +107,9 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         publication; the indicators without their sources listed « non renseigné »."""
         settings = observatoire.settings()
         resume = []
+        controles = controles_du_run(context.instance, context.run_id)
         for annee in years_of_keys(context.partition_keys):
-            construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne)
+            construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne, controles)
             audit = construction.preparation.audit
             context.log.info(
                 f"indicateurs {annee} construits : {construction.dossier} — {len(construction.publies)} table(s), "

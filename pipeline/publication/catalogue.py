@@ -30,7 +30,7 @@ DIMENSIONS = frozenset({
     "typologie", "quartile", "motif", "mois", "produit", "periode_construction", "dpe", "classe_age",
     "type_demande", "decision", "dispositif", "instance", "projet", "etape", "mesure", "statistique",
     "statut_prioritaire", "porteur_mixite", "classe_fragilite", "maille", "accompagnement",
-    "anciennete_label", "delai", "tranche_ressources", "composition", "indicateur",
+    "anciennete_label", "delai", "tranche_ressources", "composition", "indicateur", "label_bas_loyer",
 })
 #: Dimensions at which the fine-geography disclosure rule applies (indicators.md, section F).
 DIMENSIONS_FINES = frozenset({"iris", "residence", "adresse"})
@@ -66,7 +66,7 @@ _NOM = re.compile(r"^[a-z][a-z0-9_]*$")
 LONGUEUR_CODE_MAX = 31
 _CHAMPS = ("code", "libelle", "famille", "definition", "unite", "source", "modele", "dimensions",
            "granularite_fine", "motifs_sensibles", "saisie", "evolution", "section_atlas", "statut")
-_CHAMPS_FACULTATIFS = ("colonnes", "enquete_menages")
+_CHAMPS_FACULTATIFS = ("colonnes", "enquete_menages", "chiffre_cle")
 RELATIONS = ("egal", "inclus")
 
 
@@ -97,6 +97,8 @@ class Indicateur:
     #: The table describes households of a survey (the OPS): a row whose base — surveyed households,
     #: or the base of its share — is under the threshold is masked at any scale (section F).
     enquete_menages: bool = False
+    #: The row and column the atlas gives as the indicator's key figure (the annex of the 28), or None.
+    chiffre_cle: "ChiffreCle | None" = None
 
     @property
     def disponible(self) -> bool:
@@ -111,6 +113,15 @@ class Indicateur:
     def colonnes_publiees(self) -> tuple[str, ...]:
         """Exactly the columns of the published CSV, in order (indicators.md, section E)."""
         return ("annee", *self.dimensions, *self.colonnes_chiffres, "secret")
+
+
+@dataclass(frozen=True)
+class ChiffreCle:
+    """The key figure of an indicator: one published row (a value for every dimension) and column."""
+
+    ligne: Mapping[str, str]
+    colonne: str
+    libelle: str
 
 
 @dataclass(frozen=True)
@@ -352,10 +363,20 @@ def _indicateur(chemin: Path, numero: int, entree: Any) -> Indicateur:
         raise erreur("enquete_menages", "true ou false")
     if enquete_menages and not set(source) & {"ops"}:
         raise erreur("enquete_menages", "false : la table ne lit pas d'enquête auprès des ménages (source ops)")
+    chiffre_cle = None
+    if entree.get("chiffre_cle") is not None:
+        brut = entree["chiffre_cle"]
+        if (not isinstance(brut, dict) or set(brut) != {"ligne", "colonne", "libelle"}
+                or not isinstance(brut["ligne"], dict) or set(brut["ligne"]) != set(dimensions)
+                or brut["colonne"] not in CHIFFRES_PAR_FAMILLE[famille]):
+            raise erreur("chiffre_cle", f"{{ligne: une valeur pour chaque dimension ({', '.join(dimensions)}), "
+                                        f"colonne: l'une de {', '.join(CHIFFRES_PAR_FAMILLE[famille])}, libelle: texte}}")
+        chiffre_cle = ChiffreCle(ligne={str(k): str(v) for k, v in brut["ligne"].items()},
+                                 colonne=brut["colonne"], libelle=str(brut["libelle"]))
     return Indicateur(
         code=code, libelle=libelle, famille=famille, definition=texte("definition"),
         unite=choix("unite", UNITES), source=source, modele=modele, dimensions=dimensions,
         granularite_fine=granularite_fine, motifs_sensibles=motifs_sensibles, saisie=saisie,
         evolution=evolution, section_atlas=section, statut=choix("statut", STATUTS), colonnes=dict(colonnes),
-        enquete_menages=enquete_menages,
+        enquete_menages=enquete_menages, chiffre_cle=chiffre_cle,
     )

@@ -17,7 +17,7 @@ import csv
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -210,9 +210,11 @@ def sha256(chemin: Path) -> str:
     return hashlib.sha256(chemin.read_bytes()).hexdigest()
 
 
-def ecrire_metadonnees(dossier: Path, preparation: Preparation, tampon: Tampon) -> None:
-    """``_metadonnees.json``: the stamp of the folder, the rule and its audit, and for each file what it
-    holds and its SHA-256."""
+def ecrire_metadonnees(dossier: Path, preparation: Preparation, tampon: Tampon,
+                       qualite: Mapping[str, Any] | None = None) -> None:
+    """``_metadonnees.json``: the stamp of the folder, the rule and its audit, the data-quality summary
+    of the run (``qualite``: checks, rows quarantined per source), and for each file what it holds and
+    its SHA-256."""
     fichiers = []
     codes = {t.indicateur.code for t in preparation.tables}
     for table in preparation.tables:
@@ -241,6 +243,7 @@ def ecrire_metadonnees(dossier: Path, preparation: Preparation, tampon: Tampon) 
         "date_de_production": tampon.date,
         "format_csv": FORMAT_CSV,
         "secret": resume_audit(preparation),
+        "qualite": dict(qualite or {}),
         "fichiers": fichiers,
         "non_renseignes": [{"code": a.code, "libelle": a.libelle, "raison": a.raison} for a in preparation.absents],
     }

@@ -32,7 +32,7 @@ from pipeline.publication.catalogue import Catalogue, charger
 from pipeline.publication.ecriture import (LIBELLES, NON_RENSEIGNES, ecrire_classeur, ecrire_csv, ecrire_libelles,
                                            ecrire_metadonnees, ecrire_non_renseignes)
 from pipeline.publication.tables import ExportError, NonRenseigne, Preparation, preparer
-from pipeline.publication.tampon import Tampon, enquetes_reprises, millesimes
+from pipeline.publication.tampon import Tampon, enquetes_reprises, ingestion_de_l_annee, millesimes
 from pipeline.warehouse import connect_read_only, tables_of_schema
 
 DOSSIER = "indicateurs"
@@ -73,10 +73,12 @@ def lire_libelles(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def construire_publication(warehouse: Path, annee: int, dossier: Path, estampille: Mapping[str, Any], epci: str,
-                           catalogue: Catalogue | None = None, secret: bool = True) -> Construction:
+                           catalogue: Catalogue | None = None, secret: bool = True,
+                           controles: Mapping[str, Any] | None = None) -> Construction:
     """Build every file of the publication of ``annee`` in ``dossier`` (created; must not exist) from the
     marts of ``warehouse`` (read-only). ``estampille`` is the run's stamp
-    (:func:`pipeline.assets.atlas.atlas_metadata`)."""
+    (:func:`pipeline.assets.atlas.atlas_metadata`); ``controles`` the run's data-quality checks so far
+    (passed, failed, warned), written with the rows each source's ingestion quarantined."""
     from pipeline.publication.geopackage import ecrire_geopackage
 
     catalogue = catalogue or charger()
@@ -84,6 +86,7 @@ def construire_publication(warehouse: Path, annee: int, dossier: Path, estampill
         presentes = {**enquetes_reprises(conn, catalogue, annee), **millesimes(conn, annee)}
         preparation = preparer(conn, catalogue, annee, presentes, secret=secret)
         libelles = lire_libelles(conn)
+        qualite = {"controles": dict(controles or {}), "ingestion": ingestion_de_l_annee(conn, annee)}
         noms_sources = sorted({s for ind in catalogue.indicateurs for s in ind.source} | set(presentes))
         tampon = Tampon.depuis_atlas({**estampille, "interne": not secret}, epci,
                                      {s: presentes.get(s, "absente (non renseigné)") for s in noms_sources})
@@ -95,7 +98,7 @@ def construire_publication(warehouse: Path, annee: int, dossier: Path, estampill
         classeur = dossier / f"indicateurs_{epci}_{annee}.xlsx"
         ecrire_classeur(preparation, tampon, classeur)
         geopackage = ecrire_geopackage(conn, preparation, tampon, dossier / f"indicateurs_{epci}_{annee}.gpkg")
-    ecrire_metadonnees(dossier, preparation, tampon)
+    ecrire_metadonnees(dossier, preparation, tampon, qualite)
     return Construction(dossier, preparation, tampon, classeur, geopackage)
 
 

@@ -13,8 +13,9 @@ reason — never written as zeros:
 
 A published table has exactly the columns ``annee``, the catalogue's dimensions in order, the family's
 figure columns and ``secret``. The objectives and the « Évolution… » indicators carry the years before
-the publication's, up to :data:`ANNEES_SERIE` in all, as far as the marts have them: the atlas draws
-their evolution from the same published tables. No published value may be a pseudonym.
+the publication's, up to :data:`ANNEES_SERIE` in all, every other table the year before, as far as the
+marts have them: the atlas draws the evolutions and the previous values from the same published
+tables. No published value may be a pseudonym.
 """
 
 from __future__ import annotations
@@ -98,10 +99,11 @@ class Preparation:
 
 def annees_publiees(indicateur: Indicateur, annee: int) -> list[int]:
     """The years a table of ``annee`` carries: the objectives and the « Évolution… » indicators carry
-    their series (up to :data:`ANNEES_SERIE` years), the others their year."""
+    their series (up to :data:`ANNEES_SERIE` years), every other table the year before too (the atlas
+    and the annex give each figure beside the previous year's)."""
     if indicateur.evolution or indicateur.famille == "objectif":
         return list(range(annee - ANNEES_SERIE + 1, annee + 1))
-    return [annee]
+    return [annee - 1, annee]
 
 
 def colonnes_de_la_regle(catalogue: Catalogue, indicateur: Indicateur) -> tuple[str, ...]:

@@ -108,3 +108,18 @@ def enquetes_reprises(conn: duckdb.DuckDBPyConnection, catalogue: Catalogue, ann
     return reprises
 
 
+
+
+def ingestion_de_l_annee(conn: duckdb.DuckDBPyConnection, annee: int) -> list[dict[str, Any]]:
+    """Per source, what the ingestion of ``annee``'s extracts kept and rejected (the last ingestion of
+    each period counts): the data-quality summary of the publication."""
+    schema, table = INGESTION_LOG.split(".")
+    if table not in tables_of_schema(conn, schema):
+        return []
+    lignes = conn.execute(
+        f"""select source, count(*), sum(lignes_lues), sum(lignes_gardees), sum(lignes_rejetees)
+            from (select *, row_number() over (partition by source, periode order by ingere_le desc) as rang
+                  from {INGESTION_LOG} where left(periode, 4) = ?)
+            where rang = 1 group by source order by source""", [str(annee)]).fetchall()
+    return [{"source": s, "fichiers": int(f), "lignes_lues": int(l), "lignes_gardees": int(g),
+             "lignes_rejetees": int(r)} for s, f, l, g, r in lignes]

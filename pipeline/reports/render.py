@@ -10,7 +10,9 @@ same Typst template partials:
 3. turn the outputs into markdown (``output: asis`` prints raw markdown; images become figures);
 4. pandoc (``pypandoc-binary``) writes Typst with ``pandoc-main.typ``, which includes the partials
    Quarto uses (``typst-template.typ``, ``typst-show.typ``);
-5. the ``typst`` wheel compiles the PDF.
+5. the ``typst`` wheel compiles the PDF;
+6. pandoc writes the HTML twin from the same markdown (images embedded, the stamp on top, the
+   document's ``.css``), as ``quarto render --to html`` does.
 
 Supported cell options: ``echo`` (only false), ``output`` (``asis``, false), ``tags``.
 """
@@ -93,9 +95,10 @@ def metadata_args(metadata: dict[str, Any], flag: str) -> list[str]:
     return args
 
 
-def quarto_args(qmd: Path, output_name: str, params: dict[str, Any], metadata: dict[str, Any]) -> list[str]:
-    """The ``quarto render`` command for a document."""
-    args = ["quarto", "render", qmd.name, "--to", "typst", "--output", output_name]
+def quarto_args(qmd: Path, output_name: str, params: dict[str, Any], metadata: dict[str, Any],
+                format_: str = "typst") -> list[str]:
+    """The ``quarto render`` command for a document, to ``format_`` (typst: the PDF; html: its twin)."""
+    args = ["quarto", "render", qmd.name, "--to", format_, "--output", output_name]
     for name, value in params.items():
         args += ["-P", f"{name}:{value}"]
     return args + metadata_args(metadata, "-M")
@@ -188,7 +191,44 @@ def render_without_quarto(qmd: Path, pdf: Path, params: dict[str, Any], metadata
         typst.compile(str(typ), output=str(pdf), root=str(workdir), font_paths=[str(fonts)])
     except Exception as err:  # typst.TypstError and friends
         raise RenderError(f"typst n'a pas pu compiler {typ.name} : {err}") from err
+    html_twin(markdown, pdf.with_suffix(".html"), metadata, workdir)
     return pdf
+
+
+def stamp_html(metadata: dict[str, Any]) -> str:
+    """The stamp of the HTML twin (what the PDF's cover and footer say)."""
+    import html
+
+    mentions = []
+    if metadata.get("interne"):
+        mentions.append("DIFFUSION INTERNE — secret statistique levé, ne pas diffuser")
+    if metadata.get("demo"):
+        mentions.append("DONNÉES FICTIVES — démonstration")
+    lignes = [f'<p class="mention">{html.escape(m)}</p>' for m in mentions]
+    details = " · ".join(html.escape(str(metadata[k])) for k in ("millesime", "sources", "run-id", "code-version",
+                                                                 "build-date") if metadata.get(k) not in (None, ""))
+    return "\n".join([*lignes, f"<p><small>{details}</small></p>"]) + "\n"
+
+
+def html_twin(markdown: str, html: Path, metadata: dict[str, Any], workdir: Path) -> Path:
+    """The HTML twin of the document: the same markdown (so the same figures) through pandoc's HTML
+    writer, images embedded, the stamp on top. Raw Typst passages are dropped, raw HTML ones kept."""
+    import pypandoc
+
+    avant = workdir / "stamp.html"
+    avant.write_text(stamp_html(metadata), encoding="utf-8")
+    arguments = ["--standalone", "--embed-resources", "--toc", "--toc-depth=2", f"--include-before-body={avant}",
+                 f"--resource-path={workdir}"]
+    css = next(iter(sorted(workdir.glob("*.css"))), None)
+    if css is not None:
+        arguments.append(f"--css={css}")
+    try:
+        pypandoc.convert_text(markdown, "html5", format="markdown", outputfile=str(html),
+                              extra_args=arguments + metadata_args(
+                                  {k: v for k, v in metadata.items() if k in ("millesime",)}, "--metadata"))
+    except RuntimeError as err:
+        raise RenderError(f"pandoc n'a pas pu écrire le jumeau HTML de {html.stem} : {err}") from err
+    return html
 
 
 def render_document(source_dir: Path, qmd_name: str, build_dir: Path, params: dict[str, Any],
@@ -205,10 +245,11 @@ def render_document(source_dir: Path, qmd_name: str, build_dir: Path, params: di
     if use_quarto is None:
         use_quarto = shutil.which("quarto") is not None
     if use_quarto:
-        result = subprocess.run(quarto_args(qmd, pdf.name, params, metadata), cwd=build_dir,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RenderError(f"quarto render a échoué ({result.returncode}) :\n{result.stderr[-4000:]}")
+        for sortie, format_ in ((pdf, "typst"), (pdf.with_suffix(".html"), "html")):
+            result = subprocess.run(quarto_args(qmd, sortie.name, params, metadata, format_), cwd=build_dir,
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RenderError(f"quarto render a échoué ({result.returncode}) :\n{result.stderr[-4000:]}")
         return pdf
     return render_without_quarto(qmd, pdf, params, metadata)
 

@@ -2,33 +2,20 @@
 
 -- Diagnostic « Loyers » (indicators.md, section C and indicator 4): let dwellings (RPLS MODE 1, with
 -- a rent) whose rent per m² is strictly below the PLAI rent ceiling — the CIA's « bas loyer » — by
--- commune and in / hors QPV, with totals; denominateur = let dwellings with a rent. Millésime M
--- (rents on 1 January M) is compared with the ceiling of year M − 1 (ref_loyers_plafonds): the 2021
--- millésime with the 2020 ceiling, 5,10 €/m². A year without its ceiling is not computed (null),
--- never compared with another year's.
+-- commune and in / hors QPV, with totals; denominateur = let dwellings with a rent. The rule (which
+-- ceiling, which rent) is int_logements_loyers'; a year without its ceiling is not computed (null).
 with
-
-logements as (
-    select * from {{ ref('stg_rpls__logements') }}
-    {{ annee_filter() }}
-),
-
-plafonds as (
-    select * from {{ ref('ref_loyers_plafonds') }}
-    where produit = 'PLAI'
-),
 
 loues as (
     select
-        logements.annee,
-        logements.code_insee                                                      as commune,
-        {{ qpv_en_hors('logements.est_qpv') }}                                    as qpv,
-        logements.loyer_m2 < plafonds.loyer_m2                                    as bas_loyer,
-        plafonds.loyer_m2                                                         as plafond_loyer_m2,
-        plafonds.annee                                                            as annee_plafond
-    from logements
-    left join plafonds on plafonds.annee = logements.annee - 1
-    where logements.est_loue and logements.loyer_m2 is not null
+        annee,
+        code_insee                                                                as commune,
+        {{ qpv_en_hors('est_qpv') }}                                              as qpv,
+        est_bas_loyer                                                             as bas_loyer,
+        plafond_loyer_m2,
+        annee_plafond
+    from {{ ref('int_logements_loyers') }}
+    {{ annee_filter() }}
 ),
 
 comptes as (

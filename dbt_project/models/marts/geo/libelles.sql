@@ -1,6 +1,7 @@
 -- The names of the codes the published tables use, one row per dimension × code: what the atlas and
 -- the readers of the CSV print beside a code. From the referentials (communes in their current COG,
--- QPV, bailleurs, réservataires), the bailleurs' résidences (latest name given) and the IRIS contours.
+-- QPV, bailleurs, réservataires), the bailleurs' résidences (latest name given) and the IRIS contours;
+-- plus one qualifier of the referentials, dimension « sru »: the communes subject to the loi SRU.
 with
 
 communes as (
@@ -36,6 +37,9 @@ iris as (
 
 final as (
     select 'commune' as dimension, code_insee as code, nom as libelle from communes
+    union all
+    -- a qualifier, not a name: the communes subject to article 55 of the loi SRU (ref_communes)
+    select 'sru', code_insee, 'commune soumise à l''article 55 de la loi SRU' from communes where sru
     union all
     select 'qpv', code_qpv, nom from qpv
     union all
