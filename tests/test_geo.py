@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.sources.extract import ExtractError
-from pipeline.sources.geo import read_communes
+from pipeline.sources.geo import read_communes, read_contours
 
 
 def test_real_cog2018_contours_give_23_communes(shared_ref):
@@ -29,3 +29,15 @@ def test_contours_without_code_field_are_refused(tmp_path):
                     '"geometry":{"type":"Point","coordinates":[5.0,47.3]}}]}')
     with pytest.raises(ExtractError, match="code commune"):
         read_communes(path)
+
+
+def test_contours_before_dissolution_keep_the_file_codes(shared_ref):
+    polygones = read_contours(shared_ref / "dijon_metropole_communes_cog2018.geojson")
+    assert len(polygones) == 24 and polygones["CODE_COG"].is_unique
+    crimolois = polygones.set_index("CODE_COG").loc["21213"]
+    assert (crimolois["NOM_COG"], crimolois["CODE_INSEE"], crimolois["NOM"]) == ("Crimolois", "21452", "Neuilly-Crimolois")
+    assert polygones.set_index("CODE_COG").loc["21452", "NOM_COG"] == "Neuilly-lès-Dijon"
+    # dissolving gives read_communes: Neuilly-Crimolois is the union of its two polygons
+    communes = read_communes(shared_ref / "dijon_metropole_communes_cog2018.geojson").set_index("CODE_INSEE")
+    deux = polygones.loc[polygones["CODE_INSEE"] == "21452", "geometry"]
+    assert abs(communes.geometry["21452"].area - deux.area.sum()) < 1.0
