@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
+from pipeline.settings import PROJECT_DIR
 from pipeline.sources.extract import ExtractError
 from pipeline.sources.geo import read_communes, read_contours
+
+PACKAGE_DIR = PROJECT_DIR / "pipeline"
 
 
 def test_real_cog2018_contours_give_23_communes(shared_ref):
@@ -41,3 +46,11 @@ def test_contours_before_dissolution_keep_the_file_codes(shared_ref):
     communes = read_communes(shared_ref / "dijon_metropole_communes_cog2018.geojson").set_index("CODE_INSEE")
     deux = polygones.loc[polygones["CODE_INSEE"] == "21452", "geometry"]
     assert abs(communes.geometry["21452"].area - deux.area.sum()) < 1.0
+
+
+def test_the_real_contours_of_the_demo_ship_with_the_package():
+    package_data = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    carried = sorted((PACKAGE_DIR / "demo" / "contours").iterdir())
+    assert {p.name for p in carried} >= {"dijon_metropole_communes_cog2018.geojson", "SOURCE.md"}
+    shipped = {path for glob in package_data["pipeline"] for path in PACKAGE_DIR.glob(glob)}  # setuptools' globs
+    assert set(carried) <= shipped, sorted(p.name for p in set(carried) - shipped)
