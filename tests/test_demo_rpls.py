@@ -241,13 +241,10 @@ def test_dwellings_lie_in_their_iris_and_qpv(demo_dir: Path) -> None:
     assert not shapely.contains_xy(shapely.union_all(qpv.values), x[hors], y[hors]).any()
 
 
-def test_real_contours_host_the_fictitious_iris_qpv_and_dwellings(tmp_path: Path, shared_ref: Path) -> None:
-    source = shared_ref / "dijon_metropole_communes_cog2018.geojson"
-    if not source.exists():
-        pytest.skip(f"{source} is absent")
+def test_real_contours_host_the_fictitious_iris_qpv_and_dwellings(tmp_path: Path) -> None:
     geo_dir = tmp_path / "geo"
     geo_dir.mkdir()
-    shutil.copy(source, geo_dir / "communes.geojson")
+    shutil.copy(CONTOURS_REELS, geo_dir / "communes.geojson")  # a user's file: no FICTIF field
     before = digest(geo_dir / "communes.geojson")
     geo = geographie(geo_dir)
     assert geo.fichier_communes is None and not geo.communes["FICTIF"].any() and len(geo.communes) == 23
