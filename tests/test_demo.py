@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.assets.ingest import read_zones
 from pipeline.demo import DEMO_MARKER, generate, is_demo
 from pipeline.demo.saisies import MANQUANTE
 from pipeline.sources.extract import all_sources, read_extract, source_for_file
+from pipeline.sources.geo import read_communes
 
 
 def test_one_year_writes_every_source_of_the_contract(tmp_path: Path) -> None:
@@ -21,6 +23,11 @@ def test_one_year_writes_every_source_of_the_contract(tmp_path: Path) -> None:
     written = {source_for_file(p).source for p in report.files if p.suffix == ".csv"}
     assert {s.source for s in all_sources()} - {f"saisie_{MANQUANTE[0]}"} <= written
     assert len([p for p in report.files if p.name.startswith("demandes_")]) == 12
+    # real commune outlines, fictitious IRIS and QPV, as the ingestion reads them
+    communes = read_communes(tmp_path / "geo" / "communes.geojson")
+    assert len(communes) == 23 and not communes["FICTIF"].any()
+    for kind in ("iris", "qpv"):
+        assert read_zones(tmp_path / "geo" / f"{kind}.geojson", kind)["FICTIF"].all()
 
 
 def test_scale_mode_appends_territories_with_distinct_codes(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ ANNEES = (2020, 2021)
 
 def _rpls_par_annee(seed: int = SEED) -> dict[int, pd.DataFrame]:
     """RPLS millésimes built with the project's rpls module (contract column names)."""
-    geo = rpls.geographie_de(territoire.communes_fictives())
+    geo = territoire.geographie()
     parc = rpls.parc_demo(geo, seed=seed)
     return {annee: rpls.millesime(parc, annee) for annee in ANNEES}
 

@@ -23,8 +23,9 @@ from pipeline.demo.rpls import (
     millesime,
     parc_demo,
 )
-from pipeline.demo.territoire import QPV_DEMO, communes_fictives, ecrire_geographie, geographie
+from pipeline.demo.territoire import CONTOURS_REELS, QPV_DEMO, ecrire_geographie, geographie
 from pipeline.sources.extract import LAYOUTS_DIR, SourceSpec, read_extract
+from pipeline.sources.geo import read_communes, read_contours
 
 ANNEES = range(2016, 2026)
 REGIONAL_LAYOUT = LAYOUTS_DIR / "rpls" / "regional.toml"
@@ -57,13 +58,19 @@ def demo_dir(tmp_path_factory, geo, parc) -> Path:
     return data_dir
 
 
-def test_geography_is_fictitious_lambert93_and_nested(demo_dir: Path, geo) -> None:
-    communes = gpd.read_file(demo_dir / "geo" / "communes.geojson")
+def test_geography_has_real_communes_fictitious_iris_and_qpv_lambert93_and_nested(demo_dir: Path, geo) -> None:
+    fichier = gpd.read_file(demo_dir / "geo" / "communes.geojson")
     iris = gpd.read_file(demo_dir / "geo" / "iris.geojson")
     qpv = gpd.read_file(demo_dir / "geo" / "qpv.geojson")
-    for frame in (communes, iris, qpv):
-        assert frame.crs.to_epsg() == 2154 and frame["FICTIF"].all()
-    assert len(communes) == 23
+    for frame in (fichier, iris, qpv):
+        assert frame.crs.to_epsg() == 2154
+    # real outlines, COG 2018 (Crimolois apart), saying so; the IRIS and QPV are fictitious
+    assert not fichier["FICTIF"].any() and fichier["SOURCE"].str.contains("Admin Express").all()
+    assert iris["FICTIF"].all() and qpv["FICTIF"].all()
+    assert len(fichier) == 24 and {"21213", "21452"} <= set(fichier["INSEE_COM"])
+    # read as the ingestion reads it: 23 communes of the current COG, not fictitious
+    communes = read_communes(demo_dir / "geo" / "communes.geojson").rename(columns={"CODE_INSEE": "INSEE_COM"})
+    assert len(communes) == 23 and "21213" not in set(communes["INSEE_COM"]) and not communes["FICTIF"].any()
     assert 100 <= len(iris) <= 140 and iris["CODE_IRIS"].is_unique
     par_commune = iris.groupby("INSEE_COM").size()
     assert par_commune["21231"] >= 50
@@ -71,14 +78,50 @@ def test_geography_is_fictitious_lambert93_and_nested(demo_dir: Path, geo) -> No
     assert set(iris.loc[iris["INSEE_COM"].isin(uniques), "CODE_IRIS"]) == {f"{c}0000" for c in uniques}
     assert iris["CODE_IRIS"].str.fullmatch(r"\d{9}").all()
     assert (iris["CODE_IRIS"].str[:5] == iris["INSEE_COM"]).all()
-    # the IRIS tile their commune; the QPV lie inside theirs
+    # every IRIS lies within its commune and the IRIS tile it; the QPV lie inside theirs
     polys = communes.set_index("INSEE_COM").geometry
+    for row in iris.itertuples():
+        assert row.geometry.intersection(polys[row.INSEE_COM]).area >= 0.99 * row.geometry.area, row.CODE_IRIS
     for code, group in iris.groupby("INSEE_COM"):
         assert abs(shapely.union_all(group.geometry.values).area - polys[code].area) < 1e-3 * polys[code].area
     assert sorted(qpv["code_qp"]) == sorted(QPV_DEMO)
     for row in qpv.itertuples():
         assert row.INSEE_COM == QPV_DEMO[row.code_qp]["code_insee"]
         assert polys[row.INSEE_COM].buffer(1).contains(row.geometry)
+
+
+#: Area of the commune of Dijon, INSEE (comparateur de territoires): 40,41 km². The simplified
+#: Admin Express outline measures 41,7 km² (3 % more): the test allows 5 % (Voronoi cells were 12,7).
+SUPERFICIE_DIJON_KM2 = 40.41
+
+
+def test_demo_communes_are_the_real_outlines(demo_dir: Path) -> None:
+    communes = read_communes(demo_dir / "geo" / "communes.geojson").set_index("CODE_INSEE").geometry
+    assert abs(communes["21231"].area / 1e6 - SUPERFICIE_DIJON_KM2) < 0.05 * SUPERFICIE_DIJON_KM2
+    # Neuilly-Crimolois is Neuilly-lès-Dijon and Crimolois, and the communes do not overlap
+    fichier = gpd.read_file(demo_dir / "geo" / "communes.geojson").set_index("INSEE_COM").geometry
+    reunion = fichier["21452"].union(fichier["21213"])
+    assert communes["21452"].symmetric_difference(reunion).area < 1e-6 * reunion.area
+    assert sum(g.area for g in communes) == pytest.approx(shapely.union_all(communes.to_numpy()).area, rel=1e-6)
+
+
+def test_demo_communes_equal_the_shared_reference_file(demo_dir: Path, shared_ref: Path) -> None:
+    source = shared_ref / "dijon_metropole_communes_cog2018.geojson"
+    assert CONTOURS_REELS.read_bytes() == source.read_bytes(), "the carried copy differs from ../shared/ref"
+    reference = read_contours(source).set_index("CODE_COG").geometry
+    fichier = gpd.read_file(demo_dir / "geo" / "communes.geojson").set_index("INSEE_COM").geometry
+    assert sorted(fichier.index) == sorted(reference.index)
+    for code, geometry in fichier.items():  # written at 0.1 m: equal up to the rounding
+        assert geometry.symmetric_difference(reference[code]).area < 1e-4 * reference[code].area, code
+
+
+def test_crimolois_dwellings_lie_in_the_real_crimolois(demo_dir: Path) -> None:
+    fichier = gpd.read_file(demo_dir / "geo" / "communes.geojson").set_index("INSEE_COM").geometry
+    frame = read_extract(demo_dir / "rpls" / "rpls_2018.csv", SourceSpec.load("rpls")).data
+    x, y = frame["X"].to_numpy(float), frame["Y"].to_numpy(float)
+    for code in ("21213", "21452"):  # 2018: Crimolois is still a commune in the RPLS
+        rows = (frame["DEPCOM"] == code).to_numpy()
+        assert rows.sum() > 0 and shapely.contains_xy(fichier[code], x[rows], y[rows]).all(), code
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path, demo_dir: Path, parc: pd.DataFrame) -> None:
@@ -198,16 +241,13 @@ def test_dwellings_lie_in_their_iris_and_qpv(demo_dir: Path) -> None:
     assert not shapely.contains_xy(shapely.union_all(qpv.values), x[hors], y[hors]).any()
 
 
-def test_real_contours_host_the_fictitious_iris_qpv_and_dwellings(tmp_path: Path, shared_ref: Path) -> None:
-    source = shared_ref / "dijon_metropole_communes_cog2018.geojson"
-    if not source.exists():
-        pytest.skip(f"{source} is absent")
+def test_real_contours_host_the_fictitious_iris_qpv_and_dwellings(tmp_path: Path) -> None:
     geo_dir = tmp_path / "geo"
     geo_dir.mkdir()
-    shutil.copy(source, geo_dir / "communes.geojson")
+    shutil.copy(CONTOURS_REELS, geo_dir / "communes.geojson")  # a user's file: no FICTIF field
     before = digest(geo_dir / "communes.geojson")
     geo = geographie(geo_dir)
-    assert geo.contours_reels and not geo.communes["FICTIF"].any() and len(geo.communes) == 23
+    assert geo.fichier_communes is None and not geo.communes["FICTIF"].any() and len(geo.communes) == 23
     assert geo.iris["FICTIF"].all() and geo.qpv["FICTIF"].all()
     written = ecrire_geographie(geo, geo_dir)
     assert geo_dir / "communes.geojson" not in written and digest(geo_dir / "communes.geojson") == before
@@ -222,12 +262,12 @@ def test_real_contours_host_the_fictitious_iris_qpv_and_dwellings(tmp_path: Path
     for code, idx in frame.groupby("DEPCOM").indices.items():
         inside = shapely.contains_xy(polys[code].buffer(1), frame["X"].to_numpy(float)[idx], frame["Y"].to_numpy(float)[idx])
         assert inside.all(), code
-    # a second call reads the same real contours again (they are not replaced by Voronoi cells)
+    # a second call reads the user's contours again (they are not replaced by the demo's own)
     assert geographie(geo_dir).communes.geometry.equals(geo.communes.geometry)
 
 
 def test_generer_rpls_compatibility_wrapper() -> None:
-    frame = generer_rpls(2021, communes_fictives(), seed=2021)
+    frame = generer_rpls(2021, read_communes(CONTOURS_REELS), seed=2021)
     assert len(frame) == 27008 and "DEPCOM" in frame.columns
 
 

@@ -90,7 +90,13 @@ def test_demo_fills_the_warehouse_and_the_dagster_instance(demo_run):
         ).fetchone()
         log = conn.execute("select source, lignes_lues, lignes_rejetees, layout from raw._ingestion "
                            "where source = 'rpls' and periode = '2021'").fetchall()
+        # real commune outlines (the COG 2018 file: Crimolois dissolved), fictitious IRIS and QPV
+        geo = {mart: conn.execute(f"select count(*), bool_or(fictif), bool_and(fictif) from marts.{mart} "
+                                  "where annee = 2020").fetchone()
+               for mart in ("geo_communes", "geo_iris", "geo_qpv")}
     assert (communes, logements, qpv) == (23, 27008, 7532)
+    assert geo["geo_communes"] == (23, False, False)
+    assert geo["geo_iris"][1:] == (True, True) and geo["geo_qpv"] == (5, True, True)
     assert log == [("rpls", 27008, 0, "dido")]
     assert (home / "var" / "dagster" / "dagster.yaml").read_text().count("enabled: false") == 1
     assert list((home / "var" / "dagster" / "storage").iterdir()), "the run is recorded in the instance"

@@ -1,9 +1,11 @@
 """The embedded demo: fictitious extracts of a synthetic Dijon métropole, in the contract layouts.
 
-Every file written here is fictitious (``DONNÉES FICTIVES``). One call writes every source of the
+Every file written here is fictitious (``DONNÉES FICTIVES``) but the commune outlines, which are the
+real ones (IGN Admin Express, carried in ``demo/contours/``). One call writes every source of the
 data contract for the years asked (default 2016–2025), from one seed, byte-identically:
 
-- ``territoire`` — the geography (communes, ~120 IRIS, 5 QPV with visibly fictitious codes);
+- ``territoire`` — the geography (real communes; ~113 fictitious IRIS, 5 fictitious QPV with visibly
+  fictitious codes);
 - ``rpls`` — the parc, one stock of dwellings followed across millésimes (2018 in the ``regional``
   Latin-1 layout, every other year in ``dido``);
 - ``demande`` — monthly demand snapshots and CALEOL examinations, SYPLO;
@@ -100,15 +102,17 @@ def generate(data_dir: Path, years: tuple[int, int] = DEMO_YEARS, seed: int = DE
              scale: int = 1) -> DemoReport:
     """Write the demo extracts for ``years`` (inclusive) into ``data_dir``.
 
-    Real commune contours already in ``data_dir/geo`` (a file without the ``FICTIF`` field) are
-    kept, and the fictitious IRIS, QPV and dwellings are placed inside them.
+    The communes are the real outlines the demo carries; the user's own commune contours already in
+    ``data_dir/geo`` (a file without the ``FICTIF`` field) are kept instead. The fictitious IRIS,
+    QPV and dwellings are placed inside them.
     """
     report = DemoReport(data_dir=data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker = data_dir / DEMO_MARKER
     marker.write_text(
         "DONNÉES FICTIVES — démonstration.\n"
-        "Ce dossier a été écrit par `observatoire demo generate` : aucune de ces données n'est réelle.\n"
+        "Ce dossier a été écrit par `observatoire demo generate` : aucune de ces données n'est réelle, "
+        "hormis les contours des communes (geo/communes.geojson : IGN Admin Express, Licence Ouverte).\n"
         f"Années {years[0]}–{years[1]}, graine {seed}, {scale} territoire(s).\n",
         encoding="utf-8",
     )

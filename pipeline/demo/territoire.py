@@ -1,16 +1,20 @@
-"""The demo territory: a fictitious Dijon métropole (geography and the figures it is shaped on).
+"""The demo territory: Dijon métropole's real commune outlines, fictitious IRIS, QPV and figures.
 
-Positions are the project's own rough approximations of each commune's centre (WGS84), good enough
-to place the communes at their real relative positions; the polygons built from them are Voronoi
-cells, visibly not the real contours, and every geographic file written from them says
-``FICTIF = true``. Nothing here is an official figure unless a comment gives its source.
+The **communes are real**: the 24 polygons of IGN Admin Express COG 2018 the project carries in
+``contours/`` (Licence Ouverte, via the france-geojson project: ``contours/SOURCE.md``), Crimolois
+(21213) apart as in any contour file older than 2019. The demo writes them as ``geo/communes.geojson``
+with ``FICTIF = false`` and their ``SOURCE``; the ingestion re-codes and dissolves them into the 23
+communes of the current COG, like a user's file.
 
-:func:`geographie` adds ~115 fictitious IRIS (Voronoi cells of seeds drawn inside each commune, about
-one per 265 dwellings; a commune with one IRIS gets the code ``<INSEE>0000``) and the five demo QPV
-(irregular blobs around :func:`qpv_centres`, clipped to their commune). When ``geo/`` already holds
-real commune contours (a file without the ``FICTIF`` field), the IRIS and QPV are built inside them
-instead, and :func:`ecrire_geographie` never overwrites them. Everything is in Lambert-93 and
-deterministic (the geography does not depend on the RPLS seed).
+Everything else is fictitious. :func:`geographie` builds inside the real communes ~113 fictitious
+IRIS (Voronoi cells of seeds drawn inside each commune, about one per 265 dwellings; a commune with
+one IRIS gets the code ``<INSEE>0000``) and the five demo QPV (irregular blobs around
+:func:`qpv_centres`, clipped to their commune), written with ``FICTIF = true``. When ``geo/`` already
+holds the user's own commune contours (a file without the ``FICTIF`` field), the IRIS and QPV are
+built inside those instead, and :func:`ecrire_geographie` never overwrites them. Town centres and
+QPV positions are the project's own approximations; nothing here is an official figure unless a
+comment gives its source. Everything is in Lambert-93 and deterministic (the geography does not
+depend on the RPLS seed).
 """
 
 from __future__ import annotations
@@ -28,9 +32,16 @@ from pyproj import Transformer
 
 from pipeline.settings import DBT_PROJECT_DIR
 from pipeline.sources.extract import ExtractError
-from pipeline.sources.geo import LAMBERT_93, find_communes_file, read_communes
+from pipeline.sources.geo import LAMBERT_93, dissolve_contours, find_communes_file, read_contours
 
-#: Approximate centres (lat, lon) — the project's own approximations, not surveyed coordinates.
+#: The real commune outlines the demo carries (24 polygons, COG 2018; origin and licence in
+#: ``contours/SOURCE.md``).
+CONTOURS_REELS = Path(__file__).with_name("contours") / "dijon_metropole_communes_cog2018.geojson"
+#: The ``SOURCE`` property of the demo's communes file (the attribution the licence asks for).
+SOURCE_CONTOURS = "IGN Admin Express COG 2018, via france-geojson (Licence Ouverte)"
+
+#: Approximate town centres (lat, lon) — the project's own approximations, not surveyed coordinates:
+#: they place the demo QPV and draw the IRIS (and the dwellings) towards the centre of each commune.
 CENTRES: dict[str, tuple[float, float]] = {
     "21003": (47.369, 5.021), "21105": (47.307, 5.183), "21106": (47.240, 5.108),
     "21166": (47.292, 5.007), "21171": (47.301, 5.135), "21192": (47.301, 4.941),
@@ -97,27 +108,16 @@ def centres_l93() -> dict[str, tuple[float, float]]:
     return out
 
 
-def communes_fictives() -> gpd.GeoDataFrame:
-    """Fictitious commune polygons (Voronoi cells around the centres, clipped to a rounded hull)."""
-    communes = communes_actuelles()
-    centres = centres_l93()
-    points = shapely.MultiPoint([centres[c.code_insee] for c in communes])
-    hull = points.convex_hull.buffer(2500, quad_segs=8)
-    cells = shapely.voronoi_polygons(points, extend_to=hull)
-    geoms = []
-    for commune in communes:
-        point = shapely.Point(centres[commune.code_insee])
-        cell = next(g for g in cells.geoms if g.contains(point))
-        geoms.append(shapely.set_precision(cell.intersection(hull), 1.0))
-    return gpd.GeoDataFrame(
-        {
-            "INSEE_COM": [c.code_insee for c in communes],
-            "NOM": [c.nom for c in communes],
-            "FICTIF": [True] * len(communes),
-        },
-        geometry=geoms,
-        crs="EPSG:2154",
+def fichier_communes(contours: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The demo's ``geo/communes`` layer: the polygons of :func:`~pipeline.sources.geo.read_contours`
+    with the file's own codes and names (COG 2018: Crimolois apart), ``FICTIF`` false (real
+    outlines) and their ``SOURCE``, in Lambert-93, by code."""
+    frame = gpd.GeoDataFrame(
+        {"INSEE_COM": contours["CODE_COG"], "NOM": contours["NOM_COG"], "FICTIF": False,
+         "SOURCE": SOURCE_CONTOURS},
+        geometry=contours.geometry.to_numpy(), crs=contours.crs,
     )
+    return frame.sort_values("INSEE_COM").reset_index(drop=True)
 
 
 def qpv_centres() -> dict[str, tuple[float, float]]:
@@ -154,8 +154,9 @@ LOGEMENTS_PAR_IRIS = 265
 COORDINATE_PRECISION = 1
 #: Seed of the geography: it does not depend on the RPLS seed (one geography, many parcs).
 GRAINE_GEOGRAPHIE = 2154
-#: Part of Neuilly-Crimolois that was Crimolois (21213) before 2019-01-01: the east of the commune
-#: (Crimolois lies east of Neuilly-lès-Dijon). Demo rule: east of the commune polygon's centroid.
+#: Crimolois (21213), merged into Neuilly-Crimolois (21452) on 2019-01-01: its dwellings carry 21213 in
+#: the RPLS up to 2018. Its real polygon, when the contours have it (COG older than 2019), is
+#: :attr:`Geographie.ancienne_commune`.
 ANCIENNE_COMMUNE = {"code": "21213", "nom": "Crimolois", "commune_nouvelle": "21452", "fin": 2018}
 
 GEO_FILES = ("communes", "iris", "qpv")
@@ -163,28 +164,36 @@ GEO_FILES = ("communes", "iris", "qpv")
 
 @dataclass(frozen=True, eq=False)
 class Geographie:
-    """The demo geography, three GeoDataFrames in Lambert-93 (EPSG:2154).
+    """The demo geography, in Lambert-93 (EPSG:2154).
 
-    - ``communes``: ``INSEE_COM``, ``NOM``, ``FICTIF`` (false for real contours read from ``geo/``);
+    - ``communes``: the 23 current communes, ``INSEE_COM``, ``NOM``, ``FICTIF`` (false: real
+      outlines, the demo's or the user's);
     - ``iris``: ``CODE_IRIS``, ``NOM_IRIS``, ``INSEE_COM``, ``FICTIF`` (always fictitious);
-    - ``qpv``: ``code_qp``, ``lib_qp``, ``INSEE_COM``, ``FICTIF`` (always fictitious, codes QPDEMO0x).
+    - ``qpv``: ``code_qp``, ``lib_qp``, ``INSEE_COM``, ``FICTIF`` (always fictitious, codes QPDEMO0x);
+    - ``ancienne_commune``: the real polygon of Crimolois (21213) when the contours have it;
+    - ``fichier_communes``: the layer the demo writes as ``geo/communes`` (:func:`fichier_communes`),
+      ``None`` when the communes are the user's own file (never rewritten).
     """
 
     communes: gpd.GeoDataFrame
     iris: gpd.GeoDataFrame
     qpv: gpd.GeoDataFrame
-
-    @property
-    def contours_reels(self) -> bool:
-        """True when the communes are real contours (IRIS and QPV are fictitious all the same)."""
-        return not bool(self.communes["FICTIF"].astype(bool).any())
+    ancienne_commune: shapely.Geometry | None = None
+    fichier_communes: gpd.GeoDataFrame | None = None
 
     def commune(self, code: str) -> shapely.Geometry:
         return self.communes.geometry[self.communes["INSEE_COM"] == code].iloc[0]
 
     def zone_ancienne_commune(self) -> shapely.Geometry:
-        """The part of Neuilly-Crimolois the demo treats as the former commune Crimolois (21213)."""
+        """The part of Neuilly-Crimolois that was the commune Crimolois (21213) before 2019.
+
+        The real polygon of Crimolois when the contours have it; otherwise (contours of the current
+        COG only) a demo rule: the part of the commune east of its centroid (Crimolois lies east of
+        Neuilly-lès-Dijon).
+        """
         poly = self.commune(ANCIENNE_COMMUNE["commune_nouvelle"])
+        if self.ancienne_commune is not None:
+            return _polygonal(poly.intersection(self.ancienne_commune))
         cx = shapely.centroid(poly).x
         minx, miny, maxx, maxy = poly.bounds
         return poly.intersection(shapely.box(cx, miny - 1, maxx + 1, maxy + 1))
@@ -298,10 +307,12 @@ def _iris_commune(code: str, nom: str, commune: shapely.Geometry, qpv: gpd.GeoDa
     return sorted(out, key=lambda r: r["CODE_IRIS"])
 
 
-def geographie_de(communes: gpd.GeoDataFrame) -> Geographie:
-    """Fictitious IRIS and QPV built inside ``communes`` (Voronoi demo cells or real contours).
+def geographie_de(communes: gpd.GeoDataFrame, ancienne_commune: shapely.Geometry | None = None,
+                  fichier: gpd.GeoDataFrame | None = None) -> Geographie:
+    """Fictitious IRIS and QPV built inside ``communes`` (the current communes, one polygon each).
 
-    ``communes`` needs ``INSEE_COM`` (or ``CODE_INSEE``), ``NOM`` and optionally ``FICTIF``.
+    ``communes`` needs ``INSEE_COM`` (or ``CODE_INSEE``), ``NOM`` and optionally ``FICTIF``;
+    ``ancienne_commune`` and ``fichier`` are passed on to the :class:`Geographie`.
     """
     communes = communes.to_crs(LAMBERT_93).rename(columns={"CODE_INSEE": "INSEE_COM"})
     if "FICTIF" not in communes.columns:
@@ -335,29 +346,38 @@ def geographie_de(communes: gpd.GeoDataFrame) -> Geographie:
     iris = gpd.GeoDataFrame(iris_rows, geometry="geometry", crs=LAMBERT_93)
     iris["FICTIF"] = True
     iris = iris[["CODE_IRIS", "NOM_IRIS", "INSEE_COM", "FICTIF", "geometry"]]
-    return Geographie(communes, iris.reset_index(drop=True), qpv.reset_index(drop=True))
+    return Geographie(communes, iris.reset_index(drop=True), qpv.reset_index(drop=True),
+                      ancienne_commune=ancienne_commune, fichier_communes=fichier)
 
 
 def _a_champ_fictif(path: Path) -> bool:
-    """True when a geographic file has a ``FICTIF`` field (files without it are real contours)."""
+    """True when a geographic file has a ``FICTIF`` field: the demo wrote it (false on the real
+    communes it carries, true on its IRIS and QPV); a file without it is the user's own."""
     return "FICTIF" in list(pyogrio.read_info(path)["fields"])
 
 
 def geographie(geo_dir: Path | None = None) -> Geographie:
-    """The demo geography; inside the real commune contours of ``geo_dir`` when it holds some.
+    """The demo geography, inside real commune outlines: the user's, or else those the demo carries.
 
-    A commune file of ``geo_dir`` without the ``FICTIF`` field counts as real contours: the IRIS
-    and QPV (always fictitious) are then built inside those communes. Otherwise the communes are the
-    demo's Voronoi cells (:func:`communes_fictives`).
+    A commune file of ``geo_dir`` without the ``FICTIF`` field is the user's own: the IRIS and QPV
+    (always fictitious) are built inside it and it is never rewritten. Otherwise the communes are
+    the demo's real outlines (:data:`CONTOURS_REELS`), which :func:`ecrire_geographie` writes.
     """
+    chemin, fichier_utilisateur = CONTOURS_REELS, False
     if geo_dir is not None and Path(geo_dir).is_dir():
         try:
             path = find_communes_file(Path(geo_dir))
         except ExtractError:
             path = None
         if path is not None and not _a_champ_fictif(path):
-            return geographie_de(read_communes(path))
-    return geographie_de(communes_fictives())
+            chemin, fichier_utilisateur = path, True
+    contours = read_contours(chemin)
+    ancienne = contours.geometry[contours["CODE_COG"] == ANCIENNE_COMMUNE["code"]]
+    return geographie_de(
+        dissolve_contours(contours),
+        ancienne_commune=shapely.union_all(ancienne.to_numpy()) if len(ancienne) else None,
+        fichier=None if fichier_utilisateur else fichier_communes(contours),
+    )
 
 
 def _fichier_reel(geo_dir: Path, nom: str) -> Path | None:
@@ -371,16 +391,14 @@ def _fichier_reel(geo_dir: Path, nom: str) -> Path | None:
 def ecrire_geographie(geo: Geographie, geo_dir: Path) -> list[Path]:
     """Write ``geo/communes.geojson``, ``iris.geojson`` and ``qpv.geojson`` in Lambert-93.
 
-    A file of real contours already there (no ``FICTIF`` field, whatever its format) is never
-    overwritten; real communes are not written either (they come from the user). Returns the paths
-    written.
+    The communes are :attr:`Geographie.fichier_communes` (the real outlines the demo carries); a
+    geography built inside the user's communes writes none. A user's file already there (no
+    ``FICTIF`` field, whatever its format) is never overwritten. Returns the paths written.
     """
     geo_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for nom, frame in zip(GEO_FILES, (geo.communes, geo.iris, geo.qpv)):
-        if _fichier_reel(geo_dir, nom) is not None:
-            continue
-        if nom == "communes" and geo.contours_reels:
+    for nom, frame in zip(GEO_FILES, (geo.fichier_communes, geo.iris, geo.qpv)):
+        if frame is None or _fichier_reel(geo_dir, nom) is not None:
             continue
         path = geo_dir / f"{nom}.geojson"
         if path.exists():
