@@ -58,7 +58,7 @@ def test_demo_publishes_the_atlas_with_map_table_and_stamp(demo_run):
         assert expected in text, expected
     map_page = next(p for p in reader.pages if "Logements sociaux par commune au" in pdf_text_of(p))
     assert len(map_page.images) == 1 and map_page.images[0].image.size[0] > 800
-    assert "contours" in pdf_text_of(map_page)  # the source line says what the outlines are
+    assert "contours réels, données fictives" in pdf_text_of(map_page)  # the caption says what the outlines are
     html = pdf.with_suffix(".html")
     assert html.exists() and "27 008 logements" in re.sub(r"[\s\u202f]+", " ", html.read_text(encoding="utf-8"))
 

@@ -345,6 +345,10 @@ def _largeurs_maximales(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarr
 
 @dataclass
 class _Groupe:
+    """One connected group of masked cells, audited: its cells (row, column), their known intervals,
+    which are exact, and the width each must reach."""
+
+    cles: list[tuple[int, str]]
     programme: _Programme
     bas: np.ndarray
     haut: np.ndarray
@@ -352,27 +356,40 @@ class _Groupe:
     requis: np.ndarray
 
 
-def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: int) -> RapportAudit:
+def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: int,
+            memoire: dict | None = None) -> RapportAudit:
     """The feasible interval of every masked count of ``systeme`` (rows ``cachee`` masked or withdrawn);
-    a cell narrower than ``seuil`` — or than the institutional totals allow — fails the audit."""
+    a cell narrower than ``seuil`` — or than the institutional totals allow — fails the audit.
+
+    ``memoire`` (a dict the caller keeps between audits of the same system while it masks more rows):
+    a group whose masked cells are the same as at the previous audit has the same programme, so its
+    result is taken back instead of solved again."""
     debut = time.perf_counter()
     rapport = RapportAudit(seuil=seuil, tables={t.code: AuditTable(t.code) for t in systeme.tables})
     modele = _Modele(systeme, cachee)
-    groupes: list[_Groupe] = []
+    groupes, nouveaux = [], []
     for variables, contraintes in modele.groupes().values():
+        cles = [modele.variables[v] for v in variables]
+        signature = tuple(sorted(cles))
+        if memoire is not None and signature in memoire:
+            groupes.append(memoire[signature])
+            continue
         programme = _Programme(modele, variables, contraintes)
         requis = np.full(len(variables), float(seuil))
-        groupes.append(_Groupe(programme, *_intervalles(programme, requis), requis))
+        groupe = _Groupe(cles, programme, *_intervalles(programme, requis), requis)
+        groupes.append(groupe)
+        nouveaux.append(groupe)
+        if memoire is not None:
+            memoire[signature] = groupe
     # where a cell cannot reach the threshold, it must reach what the institutional totals allow
-    trop_etroites = [(g, i) for g in groupes for i in np.flatnonzero(g.haut - g.bas < g.requis - EPS)]
+    trop_etroites = [(g, i) for g in nouveaux for i in np.flatnonzero(g.haut - g.bas < g.requis - EPS)]
     if trop_etroites:
-        cibles = [modele.variables[g.programme.variables[i]] for g, i in trop_etroites]
+        cibles = [g.cles[i] for g, i in trop_etroites]
         maximales = _largeurs_maximales(systeme, cachee, protegee, cibles)
         for (groupe, i), cible in zip(trop_etroites, cibles):
             groupe.requis[i] = min(float(seuil), maximales[cible])
-    for groupe in groupes:
-        programme = groupe.programme
-        tables = np.array([systeme.table_de(modele.variables[v][0]).code for v in programme.variables])
+    for groupe in nouveaux:
+        tables = np.array([systeme.table_de(ligne).code for ligne, _ in groupe.cles])
         # each table's narrowest interval is reported exactly (among the cells held to the threshold,
         # and among those limited by an institutional total): solve its cells in order of known width
         # until the narrowest exact one is below every other known width
@@ -384,12 +401,13 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
                 for i in sorted(cellules, key=lambda k: groupe.haut[k] - groupe.bas[k]):
                     if groupe.haut[i] - groupe.bas[i] >= plus_etroite:
                         break
-                    _exactes(programme, groupe.bas, groupe.haut, groupe.exact, [i])
+                    _exactes(groupe.programme, groupe.bas, groupe.haut, groupe.exact, [i])
                     plus_etroite = min(plus_etroite, groupe.haut[i] - groupe.bas[i])
-        for i, variable in enumerate(programme.variables):
-            ligne, colonne = modele.variables[variable]
-            cellule = Cellule(ligne=ligne, table=str(tables[i]), colonne=colonne, cle=(),
-                              valeur=float(programme.vraies[i]), bas=float(groupe.bas[i]),
+        rapport.programmes += groupe.programme.resolus
+    for groupe in groupes:
+        for i, (ligne, colonne) in enumerate(groupe.cles):
+            cellule = Cellule(ligne=ligne, table=systeme.table_de(ligne).code, colonne=colonne, cle=(),
+                              valeur=float(groupe.programme.vraies[i]), bas=float(groupe.bas[i]),
                               haut=float(groupe.haut[i]), requis=float(groupe.requis[i]))
             if cellule.largeur < cellule.requis - EPS:
                 rapport.echecs.append(_nommee(systeme, cellule))
@@ -397,7 +415,6 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
                 rapport.limitees.append(_nommee(systeme, cellule))
             if groupe.exact[i]:
                 rapport.tables[cellule.table].voir(_nommee(systeme, cellule), seuil)
-        rapport.programmes += programme.resolus
     for table in systeme.tables:
         rapport.tables[table.code].cellules_masquees = int(cachee[table.debut:table.debut + len(table.donnees)].sum())
     rapport.duree_s = time.perf_counter() - debut

@@ -69,12 +69,12 @@ def _texte(valeur: Any) -> str:
 
 def lignes(table: TablePubliee) -> list[list[Any]]:
     """The rows of a table as plain values, the figures the rule masked as ``s``."""
-    colonnes = list(table.donnees.columns)
-    resultat = []
-    for position, ligne in enumerate(table.donnees.itertuples(index=False)):
-        resultat.append([MASQUE if table.est_masquee(position, colonne) else _scalaire(valeur)
-                         for colonne, valeur in zip(colonnes, ligne)])
-    return resultat
+    valeurs = table.donnees.to_numpy(dtype=object, copy=True)
+    if table.masque is not None:
+        for j, colonne in enumerate(table.donnees.columns):
+            if colonne in table.masque:
+                valeurs[table.masque[colonne].to_numpy(dtype=bool), j] = MASQUE
+    return [[_scalaire(v) for v in ligne] for ligne in valeurs.tolist()]
 
 
 def ecrire_csv(table: TablePubliee, chemin: Path) -> None:
@@ -146,60 +146,67 @@ def resume_audit(preparation: Preparation) -> dict[str, Any]:
 
 
 def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> None:
-    """The workbook for people: « Lisez-moi » (stamp, rule, contents, non renseignés), one sheet per code."""
+    """The workbook for people: « Lisez-moi » (stamp, rule, contents, non renseignés), one sheet per code.
+    Written in openpyxl's write-only mode (rows streamed to the file)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    gras, rouge = Font(bold=True), Font(bold=True, color="C00000")
-    classeur = Workbook()
-    lisez_moi = classeur.active
-    lisez_moi.title = LISEZ_MOI
-    lisez_moi.append([f"Indicateurs de l'observatoire du parc social — {tampon.annee}"])
-    lisez_moi["A1"].font = Font(bold=True, size=14)
-    for mention in tampon.mentions:
-        lisez_moi.append([mention])
-        lisez_moi.cell(lisez_moi.max_row, 1).font = rouge
-    lisez_moi.append([])
-    for libelle, valeur in tampon.lignes():
-        lisez_moi.append([libelle, valeur])
-        lisez_moi.cell(lisez_moi.max_row, 1).font = gras
-    lisez_moi.append([])
-    resume = resume_audit(preparation)
-    lisez_moi.append(["Secret statistique", resume["regle"]])
-    if resume["applique"]:
-        audit = resume["audit"]
-        etroit = audit["intervalle_le_plus_etroit"]
-        lisez_moi.append(["Audit du secret", (
-            f"{audit['lignes_masquees']} ligne(s) masquée(s), dont {audit['secondaires']} en secret secondaire et "
-            f"{audit['retirees']} retirée(s) ; intervalle le plus étroit d'une cellule masquée : "
-            + ("aucune cellule masquée" if etroit is None else f"{etroit['largeur']:g}") + ".")])
-    lisez_moi.append(["Fichiers CSV", FORMAT_CSV])
-    lisez_moi.append([])
-    lisez_moi.append(["Feuille", "Libellé", "Unité", "Source", "Lignes", "Lignes masquées", "Définition",
-                      "Chiffres absents"])
-    for cellule in lisez_moi[lisez_moi.max_row]:
-        cellule.font = gras
-    for table in preparation.tables:
-        ind = table.indicateur
-        lisez_moi.append([ind.code, ind.libelle, ind.unite, ", ".join(table.sources), len(table.donnees),
-                          table.cellules_masquees, ind.definition, "; ".join(table.remarques) or None])
-    lisez_moi.append([])
-    lisez_moi.append(["Non renseigné", "Libellé", "Raison"])
-    for cellule in lisez_moi[lisez_moi.max_row]:
-        cellule.font = gras
-    for absent in preparation.absents:
-        lisez_moi.append([absent.code, absent.libelle, absent.raison])
+    classeur = Workbook(write_only=True)
+    lisez_moi = classeur.create_sheet(LISEZ_MOI)
     for lettre, largeur in zip("ABCDEFGH", (28, 60, 12, 24, 8, 10, 80, 40)):
         lisez_moi.column_dimensions[lettre].width = largeur
 
+    def ligne(valeurs: list, police: Font | None = None, premiere_seule: bool = False) -> None:
+        cellules = []
+        for rang, valeur in enumerate(valeurs):
+            cellule = WriteOnlyCell(lisez_moi, value=valeur)
+            if police is not None and (rang == 0 or not premiere_seule):
+                cellule.font = police
+            cellules.append(cellule)
+        lisez_moi.append(cellules)
+
+    gras = Font(bold=True)
+    ligne([f"Indicateurs de l'observatoire du parc social — {tampon.annee}"], Font(bold=True, size=14))
+    for mention in tampon.mentions:
+        ligne([mention], Font(bold=True, color="C00000"))
+    ligne([])
+    for libelle, valeur in tampon.lignes():
+        ligne([libelle, valeur], gras, premiere_seule=True)
+    ligne([])
+    resume = resume_audit(preparation)
+    ligne(["Secret statistique", resume["regle"]], gras, premiere_seule=True)
+    if resume["applique"]:
+        audit = resume["audit"]
+        etroit = audit["intervalle_le_plus_etroit"]
+        ligne(["Audit du secret", (
+            f"{audit['lignes_masquees']} ligne(s) masquée(s), dont {audit['secondaires']} en secret secondaire et "
+            f"{audit['retirees']} retirée(s) ; intervalle le plus étroit d'une cellule masquée : "
+            + ("aucune cellule masquée" if etroit is None else f"{etroit['largeur']:g}") + ".")],
+            gras, premiere_seule=True)
+    ligne(["Fichiers CSV", FORMAT_CSV], gras, premiere_seule=True)
+    ligne([])
+    ligne(["Feuille", "Libellé", "Unité", "Source", "Lignes", "Lignes masquées", "Définition", "Chiffres absents"], gras)
+    for table in preparation.tables:
+        ind = table.indicateur
+        ligne([ind.code, ind.libelle, ind.unite, ", ".join(table.sources), len(table.donnees),
+               table.cellules_masquees, ind.definition, "; ".join(table.remarques) or None])
+    ligne([])
+    ligne(["Non renseigné", "Libellé", "Raison"], gras)
+    for absent in preparation.absents:
+        ligne([absent.code, absent.libelle, absent.raison])
+
     for table in preparation.tables:
         feuille = classeur.create_sheet(table.indicateur.code)  # ≤ 31 characters: checked by the catalogue
-        feuille.append(list(table.donnees.columns))
-        for cellule in feuille[1]:
-            cellule.font = gras
-        for ligne in lignes(table):
-            feuille.append([float(v) if isinstance(v, Decimal) else v for v in ligne])
         feuille.freeze_panes = "A2"
+        entete = []
+        for colonne in table.donnees.columns:
+            cellule = WriteOnlyCell(feuille, value=colonne)
+            cellule.font = gras
+            entete.append(cellule)
+        feuille.append(entete)
+        for valeurs in lignes(table):
+            feuille.append([float(v) if isinstance(v, Decimal) else v for v in valeurs])
     classeur.properties.title = f"Indicateurs de l'observatoire du parc social — {tampon.annee}"
     classeur.properties.creator = "observatoire"
     classeur.properties.description = " · ".join([*tampon.mentions, *(f"{k} : {v}" for k, v in tampon.lignes())])

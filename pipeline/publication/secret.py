@@ -350,7 +350,9 @@ def appliquer(systeme: Systeme, seuil: int, auditer_: bool = True) -> tuple[Etat
     passe_relations(systeme, etat, valeurs=valeurs)
     if not auditer_:
         return etat, None
-    rapport = auditer(systeme, etat.masquee, etat.protegee, seuil)
+    memoire: dict = {}  # the groups the new masks do not touch are not solved again
+    rapport = auditer(systeme, etat.masquee, etat.protegee, seuil, memoire)
+    programmes, duree = rapport.programmes, rapport.duree_s
     for _ in range(TOURS_MAX):
         if rapport.reussi:
             break
@@ -363,7 +365,9 @@ def appliquer(systeme: Systeme, seuil: int, auditer_: bool = True) -> tuple[Etat
             break
         par_ligne = systeme.relations_par_ligne()
         passe_relations(systeme, etat, sorted({n for ligne in nouvelles for n in par_ligne.get(ligne, [])}), valeurs)
-        rapport = auditer(systeme, etat.masquee, etat.protegee, seuil)
+        rapport = auditer(systeme, etat.masquee, etat.protegee, seuil, memoire)
+        programmes, duree = programmes + rapport.programmes, duree + rapport.duree_s
+    rapport.programmes, rapport.duree_s = programmes, duree  # what the rule's audits took in all
     return etat, rapport
 
 

@@ -73,8 +73,6 @@ class TablePubliee:
     def cellules_masquees(self) -> int:
         return int(self.donnees["secret"].sum())
 
-    def est_masquee(self, position: int, colonne: str) -> bool:
-        return self.masque is not None and colonne in self.masque and bool(self.masque.at[position, colonne])
 
 
 @dataclass(frozen=True)

@@ -34,17 +34,20 @@ class Fond:
     qpv: Any | None
     #: qpv code → name printed on the maps
     noms_qpv: dict[str, str]
+    #: the publication is built from the demo data
+    donnees_fictives: bool = False
 
     @property
     def mention(self) -> str:
-        """What the contours are (printed on every map)."""
+        """What the contours and the figures are (printed on every map and in its caption)."""
         reels = not bool(self.communes["fictif"].astype(bool).any())
         zones_fictives = any(c is not None and bool(c["fictif"].astype(bool).any()) for c in (self.iris, self.qpv))
-        if reels and zones_fictives:
-            return "contours des communes réels (IGN Admin Express, COG 2018), IRIS et QPV fictifs : données fictives"
+        if reels and self.donnees_fictives:
+            details = "communes IGN Admin Express" + (", IRIS et QPV fictifs" if zones_fictives else "")
+            return f"contours réels, données fictives ({details})"
         if reels:
-            return "contours IGN / ANCT"
-        return "contours fictifs (démonstration)"
+            return "contours des fichiers géographiques du territoire"
+        return "contours fictifs, données fictives" if self.donnees_fictives else "contours fictifs"
 
 
 def fond_de_carte(donnees) -> Fond | None:
@@ -54,7 +57,8 @@ def fond_de_carte(donnees) -> Fond | None:
         return None
     qpv = donnees.couche("qpv")
     noms = {} if qpv is None else {str(c): _nom_court(donnees.libelle("qpv", c)) for c in qpv["code"]}
-    return Fond(communes=communes, iris=donnees.couche("iris"), qpv=qpv, noms_qpv=noms)
+    return Fond(communes=communes, iris=donnees.couche("iris"), qpv=qpv, noms_qpv=noms,
+                donnees_fictives=bool(donnees.metadonnees.get("donnees_fictives")))
 
 
 def _nom_court(nom: str) -> str:

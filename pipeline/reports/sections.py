@@ -92,6 +92,10 @@ class Atlas:
         """A figure: the image (a path relative to the document) and its caption."""
         return f"\n![{legende}]({chemin.as_posix()}){{width={largeur}}}\n\n"
 
+    def carte(self, chemin: Path, legende: str, largeur: str = "100%") -> str:
+        """A map: its caption says what the contours are (« contours réels, données fictives »)."""
+        return self.image(chemin, f"{legende} — {self.source_carte}", largeur)
+
     def source_courte(self, code: str) -> str:
         """The extracts of an indicator with their millésime for the year (« attributions 2024, 12 mois »)."""
         sources = self.d.metadonnees.get("sources", {})
@@ -231,7 +235,7 @@ class Atlas:
             chemin = cartes.carte_valeurs(self.fond, self.fond.communes, valeurs, "Logements sociaux",
                                           f"Source : RPLS {self.annee} — {self.source_carte}",
                                           self.figures / f"carte_parc_communes_{self.annee}.png", etiquettes=True)
-            md.append("## Logements sociaux par commune\n" + self.image(
+            md.append("## Logements sociaux par commune\n" + self.carte(
                 chemin, f"Logements sociaux par commune au 1^er^ janvier {self.annee} (RPLS {self.annee})"))
         iris = self.d.lignes("diag_parc_iris")
         if self.fond is not None and self.fond.iris is not None and not iris.empty:
@@ -240,7 +244,7 @@ class Atlas:
             chemin = cartes.carte_valeurs(self.fond, self.fond.iris, valeurs, "Logements sociaux par IRIS",
                                           f"Source : RPLS {self.annee} — {self.source_carte}",
                                           self.figures / f"carte_parc_iris_{self.annee}.png", palette="Purples")
-            md.append("## Logements sociaux par IRIS\n" + self.image(
+            md.append("## Logements sociaux par IRIS\n" + self.carte(
                 chemin, f"Logements sociaux par IRIS au 1^er^ janvier {self.annee} ; « s » : moins de 11 logements"))
         if not parc.empty:
             sru = set(self.d.publication.libelles.get("sru", {}))
@@ -290,7 +294,7 @@ class Atlas:
                                           f"Source : RPLS {self.annee} — {self.source_carte}",
                                           self.figures / f"carte_loyers_iris_{self.annee}.png",
                                           format_borne=lambda v: fr_euros_m2(v), palette="YlOrBr")
-            md.append(self.image(chemin, f"Loyer médian au m² des logements loués, par IRIS, au 1^er^ janvier {self.annee} "
+            md.append(self.carte(chemin, f"Loyer médian au m² des logements loués, par IRIS, au 1^er^ janvier {self.annee} "
                                          f"; « s » : moins de 11 logements loués décrits"))
         md.append(self.tableau("ind_04", "commune", [("valeur", "Loyer médian", fr_euros_m2)],
                                "Loyer médian au m² par commune", "Commune", iris=TOTAL, statistique="mediane"))
@@ -306,7 +310,7 @@ class Atlas:
             chemin = cartes.carte_symboles(self.fond, self.fond.communes, valeurs, "Logements à bas loyer hors QPV",
                                            f"Source : RPLS {self.annee} — {self.source_carte}",
                                            self.figures / f"carte_bas_loyers_{self.annee}.png")
-            md.append("## L'offre à bas loyer hors QPV\n" + self.image(
+            md.append("## L'offre à bas loyer hors QPV\n" + self.carte(
                 chemin, f"Où se trouve l'offre à bas loyer hors QPV : logements loués sous le plafond PLAI, par commune, {self.annee}"))
             md.append(self.tableau("diag_bas_loyers", "commune", [("numerateur", "Bas loyer hors QPV", fr_entier),
                                                                    ("valeur", "Part des logements loués", fr_pct)],
@@ -324,7 +328,7 @@ class Atlas:
                                              "Fragilité de l'occupation (IRIS)",
                                              f"Source : OPS, RPLS {self.annee} — {self.source_carte}",
                                              self.figures / f"carte_fragilite_iris_{self.annee}.png")
-            md.append(self.image(chemin, f"Classes de fragilité des IRIS en {self.annee} : nombre de critères atteints "
+            md.append(self.carte(chemin, f"Classes de fragilité des IRIS en {self.annee} : nombre de critères atteints "
                                          f"parmi C1, C2, C3 (aucun, 1 : vigilance, 2 : fragile, 3 : très fragile)"))
             for critere, titre, seuil in (("c1", "C1 : ménages sous 40 % du plafond PLUS", "40 %"),
                                           ("c2", "C2 : emménagés récents sous 40 % du plafond PLUS", "50 %"),
@@ -335,7 +339,7 @@ class Atlas:
                                               self.figures / f"carte_{critere}_{self.annee}.png",
                                               format_borne=lambda v: fr_pct(v, 0), palette="Reds",
                                               bornes=[0.1, 0.2, 0.3, 0.4, 0.5])
-                md.append(self.image(chemin, f"{titre} (critère atteint à partir de {seuil}), par IRIS"))
+                md.append(self.carte(chemin, f"{titre} (critère atteint à partir de {seuil}), par IRIS"))
         elif iris.empty:
             md.append(self.non_renseigne("fragilite_iris"))
         md.append(self.tableau("ind_05", "classe_fragilite", [("numerateur", "Logements", fr_entier), ("valeur", "Part", fr_pct)],
@@ -561,7 +565,7 @@ class Atlas:
             if self.fond is not None and self.fond.qpv is not None:
                 chemin = cartes.carte_situation(self.fond, code, self.figures / f"situation_{code}_{self.annee}.png",
                                                 f"{self.source_carte}")
-                md.append(self.image(chemin, f"Situation du quartier {nom}", "38%"))
+                md.append(self.carte(chemin, f"Situation du quartier {nom}", "38%"))
             md.append(self.tableau("diag_parc_qpv", "bailleur", [("numerateur", "Logements", fr_entier), ("valeur", "Part", fr_pct)],
                                    f"Parc du quartier par bailleur", "Bailleur", qpv=code))
             md.append(self.tableau("ind_06", "mesure", [("valeur", "Part", fr_pct)], "Occupation du parc du quartier (OPS)",
