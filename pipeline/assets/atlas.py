@@ -46,6 +46,8 @@ def stamp_of(publication: PublicationLue) -> dict:
                          if not str(millesime).startswith("absente"))
     return {
         "millesime": meta["annee"],
+        # the EPCI's name from the referential (ref_epci, published in _libelles.csv), else its SIREN
+        "epci-name": publication.libelle("epci", meta["epci"]),
         "sources": sources,
         "run-id": meta["run_id"],
         "run-court": meta["run_id"][:8],

@@ -526,6 +526,8 @@ class Atlas:
         md.append(self.tableau("ind_15", "anciennete_label", [("valeur", "Ménages", fr_entier)],
                                "Ménages restant à reloger par ancienneté du label", "Ancienneté", motif=TOTAL))
         md.append(self.titre_indicateur("ind_16"))
+        md.append(self.evolution("ind_16", {"Ensemble": dict(accompagnement=TOTAL)}, "evolution_ind_16", "ménages",
+                                 "Publics prioritaires bénéficiant d'un accompagnement social"))
         md.append(self.tableau("ind_16", "accompagnement", [("valeur", "Ménages", fr_entier)],
                                "Publics prioritaires par dispositif d'accompagnement", "Accompagnement"))
         md.append(self.titre_indicateur("ind_11"))
@@ -565,7 +567,7 @@ class Atlas:
             if self.fond is not None and self.fond.qpv is not None:
                 chemin = cartes.carte_situation(self.fond, code, self.figures / f"situation_{code}_{self.annee}.png",
                                                 f"{self.source_carte}")
-                md.append(self.carte(chemin, f"Situation du quartier {nom}", "38%"))
+                md.append(self.carte(chemin, f"Situation du quartier {nom}", "27%"))
             md.append(self.tableau("diag_parc_qpv", "bailleur", [("numerateur", "Logements", fr_entier), ("valeur", "Part", fr_pct)],
                                    f"Parc du quartier par bailleur", "Bailleur", qpv=code))
             md.append(self.tableau("ind_06", "mesure", [("valeur", "Part", fr_pct)], "Occupation du parc du quartier (OPS)",
@@ -585,6 +587,15 @@ class Atlas:
                                                                  ("valeur", "Taux", fr_pct), ("cible", "Cible", lambda v: fr_pct(v, 0)),
                                                                  ("ecart", "Écart", fr_entier)],
                                    "Objectif du quartier : attributions aux 2e à 4e quartiles", "Bailleur", qpv=code))
+            residences = self.d.lignes("fragilite_residence", qpv=code)
+            if not residences.empty:
+                classes = ["très fragile", "fragile"]
+                tableau = pd.DataFrame({
+                    "Classe": classes,
+                    "Résidences": [", ".join(self.nom("residence", r) for r in residences.loc[residences["classe"].eq(c), "residence"])
+                                   or "aucune" for c in classes]})
+                md.append(table_markdown(tableau, "ll", f"Résidences fragiles et très fragiles du quartier, parmi celles "
+                                                        f"publiées (au moins 11 ménages enquêtés) ({self.source('fragilite_residence')})."))
             md.append(brut("#pagebreak(weak: true)", ""))
         return "\n".join(md)
 

@@ -1,6 +1,6 @@
 -- The names of the codes the published tables use, one row per dimension × code: what the atlas and
 -- the readers of the CSV print beside a code. From the referentials (communes in their current COG,
--- QPV, bailleurs, réservataires), the bailleurs' résidences (latest name given) and the IRIS contours;
+-- QPV, bailleurs, réservataires, the EPCI), the bailleurs' résidences (latest name given) and the IRIS contours;
 -- plus one qualifier of the referentials, dimension « sru »: the communes subject to the loi SRU.
 with
 
@@ -19,6 +19,10 @@ bailleurs as (
 
 reservataires as (
     select * from {{ ref('ref_reservataires') }}
+),
+
+epci as (
+    select * from {{ ref('ref_epci') }}
 ),
 
 residences as (
@@ -46,6 +50,8 @@ final as (
     select 'bailleur', code, nom from bailleurs
     union all
     select 'reservataire', code, nom from reservataires
+    union all
+    select 'epci', epci_siren, nom from epci
     union all
     select 'residence', residence_id, nom from residences
     union all
