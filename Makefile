@@ -12,7 +12,10 @@ UV_VERSION := 0.13.9
 install: $(STAMP)
 
 # uv (from PyPI) installs the stack in ~10 s; pip is the fallback when uv cannot be installed.
-$(STAMP): pyproject.toml constraints.txt
+# Then every module is compiled to bytecode once: uv does not compile by default, and where
+# PYTHONDONTWRITEBYTECODE is set Python never caches what it compiles, so each process (the CLI,
+# every dbt invocation, the atlas kernel) would compile thousands of modules again (~10 s each).
+$(STAMP): pyproject.toml constraints.txt Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@if $(PY) -m pip install --quiet "uv==$(UV_VERSION)" >/dev/null 2>&1; then \
 	  echo "install: uv pip install -c constraints.txt -e .[dev]"; \
@@ -21,6 +24,8 @@ $(STAMP): pyproject.toml constraints.txt
 	  echo "install: uv unavailable, using pip"; \
 	  $(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"; \
 	fi
+	@echo "install: compiling to bytecode"
+	@$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" pipeline >/dev/null 2>&1 || true
 	@touch $(STAMP)
 
 ## make demo: generate the demo extracts, run the whole pipeline, write the atlas PDF

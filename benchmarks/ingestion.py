@@ -7,6 +7,7 @@ Loads into a fresh warehouse (under a temporary home, removed after) through the
 assets call, so the figures are those of a real run minus Dagster's own overhead. Prints, per
 source, files, rows read / kept / rejected, seconds and rows per second, then the total and the peak
 memory (max RSS) of the process. The demo key pseudonymises (the demo marker is required).
+``benchmarks/annual.py`` sets the same ingestion against a bare DuckDB scan and the whole run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __name__ == "__main__":  # run as a script: the project is the folder above (imported, the caller chose)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.assets.ingest import EXTENSIONS, ingest_file  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
@@ -30,19 +32,11 @@ from pipeline.sources.pseudonymise import pseudo_key  # noqa: E402
 from pipeline.warehouse import connect  # noqa: E402
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--years", default=None, help="AAAA-AAAA (défaut : toutes)")
-    args = parser.parse_args()
-    first, last = (int(y) for y in args.years.split("-")) if args.years else (0, 9999)
-    home = Path(tempfile.mkdtemp(prefix="bench_ingestion_"))
-    os.environ["OBSERVATOIRE_HOME"] = str(home)
-    os.environ["OBSERVATOIRE_DATA_DIR"] = str(args.data_dir.resolve())
-    settings = Settings.from_env().activate()
+def ingest_folder(settings: Settings, first: int = 0, last: int = 9999) -> dict[str, list[float]]:
+    """Ingest every extract of ``settings.data_dir`` whose year is in ``first``–``last`` (contours
+    apart); per source: [files, rows read, kept, rejected, seconds]."""
     key = pseudo_key(settings.data_dir)
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
-    started = time.perf_counter()
     with connect(settings.warehouse) as conn:
         for path in sorted(settings.data_dir.rglob("*")):
             if path.suffix.lower() not in EXTENSIONS or "geo" in path.relative_to(settings.data_dir).parts:
@@ -56,14 +50,29 @@ def main() -> None:
             if not first <= annee <= last:
                 continue
             period = f"{annee}" if mois is None else f"{annee}-{mois:02d}"
-            t = time.perf_counter()
+            started = time.perf_counter()
             _, record = ingest_file(conn, settings, spec, path, period, "benchmark", key)
             line = totals[spec.source]
             line[0] += 1
             line[1] += record.lignes_lues
             line[2] += record.lignes_gardees
             line[3] += record.lignes_rejetees
-            line[4] += time.perf_counter() - t
+            line[4] += time.perf_counter() - started
+    return totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--years", default=None, help="AAAA-AAAA (défaut : toutes)")
+    args = parser.parse_args()
+    first, last = (int(y) for y in args.years.split("-")) if args.years else (0, 9999)
+    home = Path(tempfile.mkdtemp(prefix="bench_ingestion_"))
+    os.environ["OBSERVATOIRE_HOME"] = str(home)
+    os.environ["OBSERVATOIRE_DATA_DIR"] = str(args.data_dir.resolve())
+    settings = Settings.from_env().activate()
+    started = time.perf_counter()
+    totals = ingest_folder(settings, first, last)
     elapsed = time.perf_counter() - started
     print(f"{'source':<16}{'fichiers':>9}{'lues':>12}{'gardées':>12}{'rejetées':>10}{'s':>9}{'lignes/s':>11}")
     for source, (files, read, kept, rejected, seconds) in sorted(totals.items()):

@@ -113,15 +113,18 @@ def history_years(settings: Settings, first: int) -> list[int]:
     return years
 
 
-def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False) -> bool:
+def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False,
+              atlas: bool = True) -> bool:
     """Materialise, through Dagster, the annual extracts of the years before ``first`` that the series
     need (:func:`history_years`, one run), the monthly extracts of those years and of ``first``–``last``
     (one run over their months), then every asset of the annual job for ``first``–``last`` (one run
     over the partition range: a backfill is one dbt build); True on success. Without ``verbose``, what the tools print
-    goes to a log file under ``var/logs/`` and the console shows a summary."""
+    goes to a log file under ``var/logs/`` and the console shows a summary. Without ``atlas``, every
+    asset but the atlas (the tables are still published)."""
     from dagster import DagsterInstance
 
     from pipeline.assets.atlas import atlas_path
+    from pipeline.assets.publication import ATLAS_KEY
     from pipeline.definitions import ANNUAL_JOB, HISTORY_JOB, MONTHLY_JOB, build_definitions
     from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year, range_tags
 
@@ -160,17 +163,20 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
             return False
         job = defs.resolve_job_def(ANNUAL_JOB)
         partition = {"partition_key": str(first)} if first == last else {"tags": range_tags(str(first), str(last))}
+        if not atlas:
+            partition["asset_selection"] = [key for key in job.asset_layer.executable_asset_keys if key != ATLAS_KEY]
         result = job.execute_in_process(instance=instance, raise_on_error=False,
                                         run_config=run_config(verbose, interne), **partition)
     elapsed = time.perf_counter() - started
     if result.success:
-        atlas = atlas_path(settings, first, interne)
-        publie = f"atlas {atlas}" if first == last else f"{len(years)} atlas {atlas.name.replace(str(first), '<année>')}"
+        chemin = atlas_path(settings, first, interne)
+        publie = ("" if not atlas else f"atlas {chemin} et " if first == last else
+                  f"{len(years)} atlas {chemin.name.replace(str(first), '<année>')} et ")
         rendu = render_seconds(result)
         duree = f"{elapsed:.0f} s" + (f" (rendu de l'atlas : {rendu:.0f} s)" if rendu is not None else "")
-        dossier = atlas.parent if first == last else settings.output_dir / "<année>"
+        dossier = chemin.parent if first == last else settings.output_dir / "<année>"
         mention = " — DIFFUSION INTERNE (secret statistique levé)" if interne else ""
-        console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : {publie} et indicateurs dans "
+        console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : {publie}indicateurs dans "
                       f"{dossier}/{mention}")
         return True
     console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
@@ -188,6 +194,8 @@ def run(
         False, "--interne",
         help="Diffusion interne pour un bailleur : le secret statistique est levé ; chaque fichier le dit et "
              "va dans reports/output/<année>/interne/, jamais à la place des fichiers publics."),
+    sans_atlas: bool = typer.Option(False, "--sans-atlas",
+                                    help="Tout sauf l'atlas : ingestion, dbt, contrôles, exports des indicateurs."),
 ) -> None:
     """Run the whole pipeline for one year (or a range of years) on the extracts of DATA_DIR."""
     first, last = parse_years(annee)
@@ -195,7 +203,7 @@ def run(
     if not settings.data_dir.is_dir():
         console.print(f"[red]{settings.data_dir} n'existe pas.[/red] Donnez --data-dir, ou lancez `observatoire demo`.")
         raise typer.Exit(2)
-    raise typer.Exit(0 if run_years(settings, first, last, verbose, interne) else 1)
+    raise typer.Exit(0 if run_years(settings, first, last, verbose, interne, atlas=not sans_atlas) else 1)
 
 
 @demo_app.callback(invoke_without_command=True)
@@ -324,15 +332,18 @@ def validate_file(path: Path, source: Optional[str] = None, max_errors: int = 10
         f"  colonnes ignorées : {', '.join(result.extra_columns) or 'aucune'}",
     ]
     lines += [f"  remarque : {note}" for note in result.notes]
-    if not result.rows_rejected:
-        return VALIDE, lines + ["  → toutes les lignes seraient chargées."]
-    errors = list(result.rejets["message"])
-    shown = errors[:max_errors]
-    more = f" (les {len(shown)} premières)" if len(errors) > len(shown) else ""
-    lines.append(f"  {len(errors)} erreur(s){more} :")
-    lines += [f"    - {message}" for message in shown]
-    lines.append(f"  → {result.rows_rejected} ligne(s) seraient mises en quarantaine.")
-    return REJETS, lines
+    try:
+        if not result.rows_rejected:
+            return VALIDE, lines + ["  → toutes les lignes seraient chargées."]
+        count = result.rejets_count()
+        shown = result.messages(max_errors)
+        more = f" (les {len(shown)} premières)" if count > len(shown) else ""
+        lines.append(f"  {count} erreur(s){more} :")
+        lines += [f"    - {message}" for message in shown]
+        lines.append(f"  → {result.rows_rejected} ligne(s) seraient mises en quarantaine.")
+        return REJETS, lines
+    finally:
+        result.close()
 
 
 @app.command()

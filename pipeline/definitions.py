@@ -16,7 +16,7 @@ from pipeline.assets.quality import gx_checks
 from pipeline.partitions import annual_partitions, monthly_partitions
 from pipeline.sensors import data_raw_sensor
 from pipeline.resources import ObservatoireResource
-from pipeline.settings import DBT_PROJECT_DIR, Settings
+from pipeline.settings import DBT_PROJECT_DIR, Settings, duckdb_config
 
 ANNUAL_JOB = "annuel"
 MONTHLY_JOB = "mensuel"
@@ -72,7 +72,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[data_raw_sensor(annual_job, monthly_job, settings.data_dir)],
         resources={
             "observatoire": ObservatoireResource.from_settings(settings),
-            "duckdb": DuckDBResource(database=str(settings.warehouse)),
+            "duckdb": DuckDBResource(database=str(settings.warehouse), connection_config=duckdb_config()),
             # The venv's dbt, found beside the interpreter (the venv need not be on PATH).
             "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
                                   dbt_executable=str(Path(sys.executable).parent / "dbt")),
@@ -80,4 +80,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(Settings.from_env().activate())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location ``dagster dev -m pipeline.definitions`` loads (built when loaded, not when
+    the module is imported: the CLI imports this module and builds its own)."""
+    return build_definitions(Settings.from_env().activate())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,12 @@ class Settings:
         return self.var_dir / "dagster"
 
     @property
+    def dbt_dir(self) -> Path:
+        """dbt's target folder for this home: each invocation's artefacts, and the parse of the
+        project the next invocation starts from (it is bound to the warehouse path of the profile)."""
+        return self.var_dir / "dbt"
+
+    @property
     def cache_dir(self) -> Path:
         return self.var_dir / "cache"
 
@@ -80,6 +87,7 @@ class Settings:
             "DAGSTER_HOME": str(self.dagster_home),
             "DAGSTER_DISABLE_TELEMETRY": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DBT_TARGET_PATH": str(self.dbt_dir),
             # A dbt test runs in the op that builds the last of its parents: with dbt's default
             # (eager), the staging op would also run a mart's relationship test to a seed before the
             # mart exists. dagster-dbt reads this variable as the user's choice.
@@ -103,6 +111,14 @@ class Settings:
             instance_file.write_text(_DAGSTER_YAML)
         os.environ.update(self.environment())
         return self
+
+
+def duckdb_config() -> dict[str, str]:
+    """DuckDB's settings for the connections the observatoire opens itself (reading an extract, the
+    warehouse): a memory ceiling, beyond which DuckDB spills to a temporary folder instead of growing
+    (``OBSERVATOIRE_DUCKDB_MEMORY``, default 3 GB: the national volume runs within 8 GB)."""
+    return {"memory_limit": os.environ.get("OBSERVATOIRE_DUCKDB_MEMORY", "3GB"),
+            "temp_directory": str(Path(tempfile.gettempdir()) / "observatoire_duckdb")}
 
 
 def code_version() -> str:

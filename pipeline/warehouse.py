@@ -16,6 +16,8 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
+from pipeline.settings import duckdb_config
+
 INGESTION_LOG = "raw._ingestion"
 QUARANTINE = "raw._quarantaine"
 
@@ -26,11 +28,20 @@ def connect(warehouse: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBP
     if read_only and not warehouse.exists():
         raise FileNotFoundError(f"{warehouse}: l'entrepôt n'existe pas encore ; lancez d'abord l'ingestion.")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(warehouse), read_only=read_only)
+    conn = quiet(duckdb.connect(str(warehouse), read_only=read_only, config=duckdb_config()))
     try:
         yield conn
     finally:
         conn.close()
+
+
+def quiet(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No progress bar: DuckDB would draw it on the console, past the run's log and summary."""
+    try:
+        conn.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:  # in a Jupyter kernel (the atlas) it refuses, and draws none
+        pass
+    return conn
 
 
 def connect_read_only(warehouse: Path):
@@ -69,36 +80,65 @@ class IngestionRecord:
 def replace_partition(
     conn: duckdb.DuckDBPyConnection,
     table: str,
-    frame: pd.DataFrame,
+    rows: pd.DataFrame | str,
     partition: dict[str, object],
     record: IngestionRecord | None = None,
-    rejets: pd.DataFrame | None = None,
+    rejets: pd.DataFrame | str | None = None,
 ) -> None:
-    """Replace the rows of one period of ``table`` by ``frame``, in one transaction.
+    """Replace the rows of one period of ``table`` by ``rows``, in one transaction.
 
-    ``partition`` names the key columns and values of the period (e.g. ``{"ANNEE": 2021}``); they
-    are added to ``frame``. The period's quarantine rows (``rejets``) and the ingestion log line
-    go in the same transaction. A failure rolls everything back: the warehouse stays as it was.
+    ``rows`` is a frame or a ``SELECT`` (an extract read into DuckDB is loaded without going through
+    Python). ``partition`` names the key columns and values of the period (e.g. ``{"ANNEE": 2021}``);
+    they are set on every row. The period's quarantine rows (``rejets``, a frame or a ``SELECT``) and
+    the ingestion log line go in the same transaction. A failure rolls everything back: the
+    warehouse stays as it was.
     """
     schema = table.split(".")[0]
-    data = frame.assign(**partition)
-    where = " and ".join(f'"{k}" = ?' for k in partition)
+    registered = []
     conn.execute("begin transaction")
     try:
+        source = _relation(conn, rows, "_incoming", registered)
+        columns = conn.sql(f"SELECT * FROM ({source}) LIMIT 0").columns
+        values = {k: f"CAST({int(v)} AS BIGINT) AS {_quote(k)}" for k, v in partition.items()}
+        replaced = [values[k] for k in partition if k in columns]
+        added = [values[k] for k in partition if k not in columns]
+        select = (f"SELECT * {'REPLACE (' + ', '.join(replaced) + ')' if replaced else ''}"
+                  f"{', ' + ', '.join(added) if added else ''} FROM ({source})")
+        where = " and ".join(f'"{k}" = ?' for k in partition)
         conn.execute(f"create schema if not exists {schema}")
-        conn.register("_incoming", data)
-        conn.execute(f"create table if not exists {table} as select * from _incoming limit 0")
+        conn.execute(f"create table if not exists {table} as {select} limit 0")
         conn.execute(f"delete from {table} where {where}", list(partition.values()))
-        conn.execute(f"insert into {table} by name select * from _incoming")
-        conn.unregister("_incoming")
+        # The rows carry their line (_LIGNE): their order in the table does not matter, and without it
+        # DuckDB compresses and writes the row groups of a large load on every core.
+        conn.execute("set preserve_insertion_order = false")
+        try:
+            conn.execute(f"insert into {table} by name {select}")
+        finally:
+            conn.execute("reset preserve_insertion_order")
         if record is not None:
             _log(conn, record)
             if rejets is not None:
-                _quarantine(conn, record, rejets)
+                _quarantine(conn, record, _relation(conn, rejets, "_rejets", registered))
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
         raise
+    finally:
+        for name in registered:
+            conn.unregister(name)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _relation(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame | str, name: str, registered: list[str]) -> str:
+    """A ``SELECT`` of ``rows``: itself, or the frame registered under ``name``."""
+    if isinstance(rows, str):
+        return rows
+    conn.register(name, rows)
+    registered.append(name)
+    return f"SELECT * FROM {name}"
 
 
 def _log(conn: duckdb.DuckDBPyConnection, record: IngestionRecord) -> None:
@@ -119,22 +159,18 @@ def _log(conn: duckdb.DuckDBPyConnection, record: IngestionRecord) -> None:
     )
 
 
-def _quarantine(conn: duckdb.DuckDBPyConnection, record: IngestionRecord, rejets: pd.DataFrame) -> None:
-    """Replace the quarantined rows of (source, period) by those of this ingestion."""
+def _quarantine(conn: duckdb.DuckDBPyConnection, record: IngestionRecord, rejets: str) -> None:
+    """Replace the quarantined rows of (source, period) by those of this ingestion (a ``SELECT`` of
+    fichier, ligne, colonne, valeur, regle, message)."""
     conn.execute(
         f"""create table if not exists {QUARANTINE} (
             source varchar, periode varchar, fichier varchar, ligne bigint, colonne varchar,
             valeur varchar, regle varchar, message varchar, run_id varchar)"""
     )
     conn.execute(f"delete from {QUARANTINE} where source = ? and periode = ?", [record.source, record.periode])
-    if rejets.empty:
-        return
-    frame = rejets.assign(source=record.source, periode=record.periode, run_id=record.run_id)
-    frame = frame.astype({"valeur": "string", "ligne": "int64"})
-    conn.register("_rejets", frame)
-    conn.execute(f"insert into {QUARANTINE} by name select source, periode, fichier, ligne, colonne, "
-                 f"valeur, regle, message, run_id from _rejets")
-    conn.unregister("_rejets")
+    conn.execute(f"""insert into {QUARANTINE} by name select ? as source, ? as periode, fichier,
+                     cast(ligne as bigint) as ligne, colonne, cast(valeur as varchar) as valeur, regle, message,
+                     ? as run_id from ({rejets})""", [record.source, record.periode, record.run_id])
 
 
 def period_rows(conn: duckdb.DuckDBPyConnection, table: str, partition: dict[str, object]) -> int:

@@ -13,23 +13,26 @@ import pandas as pd
 import pytest
 import typer
 
-from pipeline.assets.dbt import STAGING_SELECT, dbt_build_args, dbt_vars
+from pipeline.assets.dbt import STAGING_SELECT, dbt_env, environment
 from pipeline.assets.quality import check_result
 from pipeline.cli import parse_years
 from pipeline.partitions import annual_partitions, range_tags, years_from_tags
-from pipeline.quality.gx import validate, validate_by_year
+from pipeline.quality.gx import suite_columns, validate, validate_by_year
 from pipeline.settings import DBT_PROJECT_DIR
 from pipeline.warehouse import replace_partition
 
 
-def test_dbt_args_carry_the_years_of_the_run_and_of_their_series():
+def test_dbt_gets_the_years_of_the_run_and_of_their_series_from_its_environment():
     # a run for 2021 rebuilds the four years before it too: its publication carries their series
-    assert dbt_vars([2021]) == {"annee_min": 2017, "annee_max": 2021}
-    args = dbt_build_args([2018, 2016, 2017])
-    assert args[:2] == ["build", "--vars"]
-    assert json.loads(args[2]) == {"annee_max": 2018, "annee_min": 2012}
+    assert dbt_env([2021]) == {"OBSERVATOIRE_ANNEE_MIN": "2017", "OBSERVATOIRE_ANNEE_MAX": "2021"}
+    assert dbt_env([2018, 2016, 2017]) == {"OBSERVATOIRE_ANNEE_MIN": "2012", "OBSERVATOIRE_ANNEE_MAX": "2018"}
     with pytest.raises(ValueError):
-        dbt_vars([])
+        dbt_env([])
+    os.environ.pop("OBSERVATOIRE_ANNEE_MIN", None)
+    os.environ["OBSERVATOIRE_ANNEE_MAX"] = "1999"
+    with environment(dbt_env([2020])):
+        assert (os.environ["OBSERVATOIRE_ANNEE_MIN"], os.environ["OBSERVATOIRE_ANNEE_MAX"]) == ("2016", "2020")
+    assert "OBSERVATOIRE_ANNEE_MIN" not in os.environ and os.environ.pop("OBSERVATOIRE_ANNEE_MAX") == "1999"
 
 
 def test_partitions_and_run_tags():
@@ -119,3 +122,9 @@ def test_the_staging_build_runs_no_test_of_a_model_it_does_not_build(home, tmp_p
     strays = [t["unique_id"] for t in tests if not set(t["depends_on"]["nodes"]) <= built]
     assert strays == []
     assert home.environment()["DBT_INDIRECT_SELECTION"] == "buildable"
+
+
+def test_the_gx_check_reads_only_the_columns_its_suite_uses():
+    # a national RPLS is 5 million rows held by pandas for GX: not its 40 columns, these
+    assert suite_columns("stg_rpls__logements") == ["logement_id", "code_insee", "typologie", "surface_habitable",
+                                                    "famille_produit", "loyer_m2", "bailleur"]

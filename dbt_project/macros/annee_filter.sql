@@ -1,7 +1,19 @@
-{#- On an incremental build, keep only the years of the run (vars annee_min..annee_max);
-    a full build takes every year present. -#}
+{#- The years a run builds: OBSERVATOIRE_ANNEE_MIN..OBSERVATOIRE_ANNEE_MAX, set by Dagster for each dbt
+    invocation (default: the vars annee_min / annee_max of dbt_project.yml, every year). They are
+    read from the environment, not passed with --vars, and only when the model runs (the callers are
+    inside is_incremental(), false while parsing): a run for another year changes nothing dbt parses,
+    so the project is parsed once and every later invocation parses only what changed. -#}
+{% macro annee_min() -%}
+    {{ env_var('OBSERVATOIRE_ANNEE_MIN', var('annee_min') | string) | int }}
+{%- endmacro %}
+
+{% macro annee_max() -%}
+    {{ env_var('OBSERVATOIRE_ANNEE_MAX', var('annee_max') | string) | int }}
+{%- endmacro %}
+
+{#- On an incremental build, keep only the years of the run; a full build takes every year present. -#}
 {% macro annee_filter(column='annee') -%}
     {%- if is_incremental() -%}
-    where {{ column }} between {{ var('annee_min') }} and {{ var('annee_max') }}
+    where {{ column }} between {{ annee_min() }} and {{ annee_max() }}
     {%- endif -%}
 {%- endmacro %}

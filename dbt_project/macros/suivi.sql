@@ -10,7 +10,7 @@
     year present. -#}
 {% macro annee_filter_avec_precedente(column='annee') -%}
     {%- if is_incremental() -%}
-    where {{ column }} between {{ var('annee_min') }} - 1 and {{ var('annee_max') }}
+    where {{ column }} between {{ annee_min() }} - 1 and {{ annee_max() }}
     {%- endif -%}
 {%- endmacro %}
 

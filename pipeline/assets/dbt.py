@@ -3,45 +3,115 @@
 Two dbt ops on purpose: ``dbt_staging`` (seeds + staging views) then ``dbt_marts`` (intermediate and
 marts), so that the blocking Great Expectations checks on staging tables stop the marts — and
 everything published from them — when an extract is wrong.
+
+dbt parses only what changed since its last parse (partial parsing) when neither its command-line
+vars nor its profile changed. So the run's years reach dbt through the environment
+(``OBSERVATOIRE_ANNEE_MIN`` / ``_MAX``, read by ``macros/annee_filter.sql`` when a model runs), not
+through ``--vars``; and as the profile holds the warehouse path of the home, each home keeps its own
+parse in its dbt folder (``DBT_TARGET_PATH``, :attr:`pipeline.settings.Settings.dbt_dir`): after
+each invocation its parse is kept there (:func:`keep_parse`), and dagster-dbt starts the next
+invocation from it. Before, every dbt op parsed the whole project again (~20 s each).
 """
 
 
+import contextlib
 import json
+import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
 
 from pipeline.partitions import annual_partitions
 from pipeline.settings import DBT_PROJECT_DIR, WRITER_POOL
 
 # dbt selectors by fqn (folder names); `path:` would resolve against the current directory.
 STAGING_SELECT = "resource_type:seed staging"
+#: What a run builds: everything but the unit tests. They test the project's SQL, which a run does
+#: not change: `make test` runs them (tests/test_dbt_unit_tests.py), once, not every annual run.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def dbt_vars(years: list[int]) -> dict[str, int]:
-    """The ``--vars`` of a run: the range of years its incremental marts rebuild — the run's years and
-    the years before them that their publication carries as series (ANNEES_SERIE − 1): a run for 2024
-    rebuilds 2020–2024 from the extracts in the warehouse, so the series agree with the rules of the
-    run's code."""
+def dbt_env(years: list[int]) -> dict[str, str]:
+    """The environment of a dbt invocation over ``years``: the range its incremental marts rebuild — the
+    run's years and the years before them that their publication carries as series (ANNEES_SERIE − 1):
+    a run for 2024 rebuilds 2020–2024 from the extracts in the warehouse, so the series agree with the
+    rules of the run's code."""
     from pipeline.publication.tables import ANNEES_SERIE
 
     if not years:
         raise ValueError("a dbt run needs at least one year")
-    return {"annee_min": min(years) - (ANNEES_SERIE - 1), "annee_max": max(years)}
+    return {"OBSERVATOIRE_ANNEE_MIN": str(min(years) - (ANNEES_SERIE - 1)), "OBSERVATOIRE_ANNEE_MAX": str(max(years))}
 
 
-def dbt_build_args(years: list[int]) -> list[str]:
-    """``dbt build`` arguments for a run over ``years``."""
-    return ["build", "--vars", json.dumps(dbt_vars(years), sort_keys=True)]
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` while dbt's process starts (it inherits them), restored after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def keep_parse(target_path: Path) -> None:
+    """Keep the parse of an invocation (its own target folder) in the home's dbt folder, its parent,
+    where dagster-dbt looks for the parse to start the next invocation from."""
+    parsed = target_path / PARTIAL_PARSE_FILE_NAME
+    if parsed.exists():
+        shutil.copy2(parsed, target_path.parent / PARTIAL_PARSE_FILE_NAME)
+
+
+def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: list[int]):
+    """``dbt build`` of the op's selection for ``years``, its events streamed to Dagster."""
+    with environment(dbt_env(years)):
+        invocation = dbt.cli(BUILD_ARGS, context=context)
+    # The outputs of the models only: a test's result would be one more event in the run's log
+    # (an observation, since tests are not asset checks); dbt's log keeps it.
+    yield from (event for event in invocation.stream() if not isinstance(event, dg.AssetObservation))
+    keep_parse(invocation.target_path)
+    keep_test_results(invocation.target_path, context.run_id, context.op_def.name)
+
+
+def keep_test_results(target_path: Path, run_id: str, op: str) -> Path | None:
+    """What the invocation's dbt tests gave (passed, warned and their names; a failed test fails the
+    op), kept as ``<dbt folder>/tests/<run id>/<op>.json`` for the run's data-quality summary (the
+    publication's metadata and the atlas annex: the tests are not Dagster asset checks)."""
+    resultats = target_path / "run_results.json"
+    if not resultats.exists():
+        return None
+    resume: dict[str, Any] = {"reussis": 0, "avertissements": 0, "en_echec": 0, "non_reussis": []}
+    for resultat in json.loads(resultats.read_text(encoding="utf-8")).get("results", []):
+        if not str(resultat.get("unique_id", "")).startswith("test."):
+            continue
+        statut = resultat.get("status")
+        if statut == "pass":
+            resume["reussis"] += 1
+            continue
+        avertissement = statut == "warn"
+        resume["avertissements" if avertissement else "en_echec"] += 1
+        resume["non_reussis"].append({"controle": resultat["unique_id"].split(".")[2],
+                                      "table": "dbt", "gravite": "avertissement" if avertissement else "bloquant"})
+    chemin = target_path.parent / "tests" / run_id / f"{op}.json"
+    chemin.parent.mkdir(parents=True, exist_ok=True)
+    chemin.write_text(json.dumps(resume, ensure_ascii=False), encoding="utf-8")
+    return chemin
 
 
 def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """The dbt manifest, parsed again when any project file is newer than it."""
+    """The dbt manifest the definitions are built from (``dbt_project/target``, whatever the home: it
+    does not depend on the warehouse), parsed again when any project file is newer than it."""
     manifest = project_dir / "target" / "manifest.json"
     sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "tests"):
@@ -50,7 +120,8 @@ def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         dbt = Path(sys.executable).parent / "dbt"
         result = subprocess.run(
-            [str(dbt), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"],
+            [str(dbt), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet",
+             "--target-path", str(manifest.parent)],
             capture_output=True, text=True,
         )
         if result.returncode != 0:
@@ -79,19 +150,27 @@ def _years(context: dg.AssetExecutionContext) -> list[int]:
 
 
 def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
-    """The two dbt ops (staging, marts) for a parsed manifest."""
-    translator = ObservatoireDbtTranslator()
+    """The two dbt ops (staging, marts) for a parsed manifest.
+
+    dbt's tests are not Dagster asset checks: each check costs two events in the run's log (planned,
+    then evaluated, each a SQLite write of ~10 ms: 480 events, 5–8 s of a demo run) for what dbt
+    already decides — a failed test fails ``dbt build``, so the op fails, names the test (dbt's
+    error, in the run's summary) and nothing downstream is built or published. The tests' results
+    are in dbt's log (``var/logs/``) and ``run_results.json`` (``var/dbt/``). The Great Expectations
+    suites stay asset checks, blocking, with their own severity.
+    """
+    translator = ObservatoireDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False))
 
     @dbt_assets(manifest=manifest, select=STAGING_SELECT, name="dbt_staging", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
     def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Seeds (referentials) and staging views."""
-        yield from dbt.cli(dbt_build_args(_years(context)), context=context).stream()
+        yield from dbt_build(dbt, context, _years(context))
 
     @dbt_assets(manifest=manifest, select="fqn:*", exclude=STAGING_SELECT, name="dbt_marts", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
     def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Intermediate rules and the indicator marts, rebuilt for the run's years."""
-        yield from dbt.cli(dbt_build_args(_years(context)), context=context).stream()
+        yield from dbt_build(dbt, context, _years(context))
 
     return [dbt_staging, dbt_marts]

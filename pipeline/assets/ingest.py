@@ -27,8 +27,9 @@ from pipeline.resources import ObservatoireResource
 from pipeline.settings import WRITER_POOL, Settings
 from pipeline.sources.extract import LAYOUTS_DIR, ExtractError, ReadResult, SourceSpec, all_sources, read_extract
 from pipeline.sources.geo import find_communes_file, read_communes
-from pipeline.sources.pseudonymise import PseudoKeyMissing, pseudo_key, pseudonymise
-from pipeline.warehouse import IngestionRecord, last_ingestion, period_rows, replace_partition, sha256
+from pipeline.sources.pseudonymise import PseudoKeyMissing, pseudo_key, pseudonymised_sql
+from pipeline.sources.sql import literal
+from pipeline.warehouse import IngestionRecord, last_ingestion, period_rows, quiet, replace_partition, sha256
 
 EXTENSIONS = (".csv", ".parquet", ".xlsx")
 #: Sources without which the annual job cannot produce its atlas; the others may be missing for a
@@ -62,25 +63,22 @@ def spec_sha256(spec: SourceSpec, layouts_dir: Path = LAYOUTS_DIR) -> str:
 def quarantine(settings: Settings, source: str, result: ReadResult) -> Path | None:
     """Write the rejected rows of one file to its quarantine CSV (or remove a stale one)."""
     path = settings.var_dir / "quarantine" / source / f"{result.path.name}.rejets.csv"
-    if result.rejets.empty:
+    if not result.rows_rejected:
         path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    result.rejets.to_csv(path, index=False, encoding="utf-8")
+    result.connection.execute(f"COPY ({result.rejets_sql()}) TO {literal(str(path))} (HEADER, DELIMITER ',')")
     return path
 
 
-def pseudonymised(result: ReadResult, spec: SourceSpec, key: bytes | None) -> pd.DataFrame:
-    """The kept rows with every ``[source] pseudonymise`` column replaced by its keyed hash."""
-    data = result.data
+def pseudonymised(result: ReadResult, spec: SourceSpec, key: bytes | None) -> str:
+    """The ``SELECT`` of the kept rows, every ``[source] pseudonymise`` column replaced by its keyed
+    hash (computed by DuckDB: :func:`pipeline.sources.pseudonymise.pseudonymised_sql`)."""
     if not spec.pseudonymise:
-        return data
+        return result.kept_sql()
     if key is None:
         raise PseudoKeyMissing(f"{result.path.name}: pas de clé de pseudonymisation.")
-    data = data.copy()
-    for column in spec.pseudonymise:
-        data[column] = pseudonymise(data[column], key)
-    return data
+    return pseudonymised_sql(result.connection, result.kept_sql(), spec.pseudonymise, key)
 
 
 def partition_of(period: str) -> dict[str, object]:
@@ -95,30 +93,35 @@ def ingest_file(conn, settings: Settings, spec: SourceSpec, path: Path, period: 
                 key: bytes | None) -> tuple[ReadResult | None, IngestionRecord | None]:
     """Read one extract and replace its period in ``raw.<source>`` (one transaction).
 
-    Returns (None, None) when the same file was already ingested with the same layout files.
+    The file is read into temporary tables of ``conn`` (the warehouse's connection), and its kept
+    rows go from there to ``raw.<source>`` without passing through Python; the temporary tables are
+    dropped before returning. Returns (None, None) when the same file was already ingested with the
+    same layout files.
     """
     started = time.perf_counter()
     file_sha, layouts_sha = sha256(path), spec_sha256(spec)
     if last_ingestion(conn, spec.source, period) == (file_sha, layouts_sha):
         return None, None
-    result = read_extract(path, spec)
-    held = period_rows(conn, f"raw.{spec.source}", partition_of(period))
-    if result.rows_kept == 0 and held:
-        # An export cut after its header, or whose every line is wrong, must not wipe a period.
-        raise ExtractError(
-            f"{path.name}: aucune ligne à charger ({result.rows_read} lue(s), {result.rows_rejected} rejetée(s)) ; "
-            f"la période {period} garde les {held} lignes déjà chargées. Attendu : l'export complet de la "
-            f"période — voir « observatoire validate {path} ».")
-    data = pseudonymised(result, spec, key)
-    record = IngestionRecord(
-        source=spec.source, periode=period, fichier=path.name, sha256=file_sha, taille=path.stat().st_size,
-        layout=result.layout, lignes_lues=result.rows_read, lignes_gardees=result.rows_kept,
-        lignes_rejetees=result.rows_rejected, duree_s=round(time.perf_counter() - started, 3), run_id=run_id,
-        spec_sha256=layouts_sha,
-    )
-    replace_partition(conn, f"raw.{spec.source}", data.assign(_FICHIER=path.name), partition_of(period),
-                      record, result.rejets)
-    quarantine(settings, spec.source, result)
+    result = read_extract(path, spec, connection=conn)
+    try:
+        held = period_rows(conn, f"raw.{spec.source}", partition_of(period))
+        if result.rows_kept == 0 and held:
+            # An export cut after its header, or whose every line is wrong, must not wipe a period.
+            raise ExtractError(
+                f"{path.name}: aucune ligne à charger ({result.rows_read} lue(s), {result.rows_rejected} rejetée(s)) ; "
+                f"la période {period} garde les {held} lignes déjà chargées. Attendu : l'export complet de la "
+                f"période — voir « observatoire validate {path} ».")
+        rows = f"SELECT *, {literal(path.name)} AS _FICHIER FROM ({pseudonymised(result, spec, key)})"
+        record = IngestionRecord(
+            source=spec.source, periode=period, fichier=path.name, sha256=file_sha, taille=path.stat().st_size,
+            layout=result.layout, lignes_lues=result.rows_read, lignes_gardees=result.rows_kept,
+            lignes_rejetees=result.rows_rejected, duree_s=round(time.perf_counter() - started, 3), run_id=run_id,
+            spec_sha256=layouts_sha,
+        )
+        replace_partition(conn, f"raw.{spec.source}", rows, partition_of(period), record, result.rejets_sql())
+        quarantine(settings, spec.source, result)
+    finally:
+        result.close()
     return result, record
 
 
@@ -133,7 +136,7 @@ def _metadata(records: list[IngestionRecord], results: list[ReadResult], absents
         "lignes_gardees": sum(r.lignes_gardees for r in records),
         "lignes_rejetees": sum(r.lignes_rejetees for r in records),
         "colonnes_ignorees": ", ".join(sorted({c for res in results for c in res.extra_columns})) or "aucune",
-        "premiers_rejets": "\n".join(m for res in results for m in res.rejets["message"].head(5)) or "aucun",
+        "premiers_rejets": "\n".join(m for res in results for m in res.first_messages[:5]) or "aucun",
     }
 
 
@@ -161,6 +164,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         except PseudoKeyMissing as err:
             raise dg.Failure(description=str(err)) from err
         with duckdb.get_connection() as conn:
+            quiet(conn)
             for period in sorted(context.partition_keys):
                 path = find_extract(settings.data_dir, spec, period)
                 if path is None:

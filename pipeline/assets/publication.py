@@ -19,6 +19,7 @@ never in place of the public files.
 """
 
 
+import json
 import shutil
 import time
 from collections.abc import Iterable
@@ -63,12 +64,18 @@ def marts_lus(cles_dbt: Iterable[dg.AssetKey], catalogue: Catalogue) -> list[dg.
     return [cle for cle in lus if cle in cles]
 
 
-def controles_du_run(instance: dg.DagsterInstance, run_id: str) -> dict:
-    """The data-quality checks the run has evaluated so far (dbt tests and Great Expectations suites):
+def controles_du_run(instance: dg.DagsterInstance, run_id: str, dbt_dir: Path | None = None) -> dict:
+    """The data-quality checks the run has evaluated so far — its Dagster asset checks (the Great
+    Expectations suites) and its dbt tests (kept by :func:`pipeline.assets.dbt.keep_test_results`):
     passed, failed (blocking), warned (failed with severity WARN), and the names of those that did not
     pass."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     resume = {"reussis": 0, "en_echec": 0, "avertissements": 0, "non_reussis": []}
+    for chemin in sorted((dbt_dir / "tests" / run_id).glob("*.json")) if dbt_dir is not None else []:
+        tests = json.loads(chemin.read_text(encoding="utf-8"))
+        for cle in ("reussis", "en_echec", "avertissements"):
+            resume[cle] += tests[cle]
+        resume["non_reussis"] += tests["non_reussis"]
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if evaluation.passed:
@@ -107,7 +114,7 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         publication; the indicators without their sources listed « non renseigné »."""
         settings = observatoire.settings()
         resume = []
-        controles = controles_du_run(context.instance, context.run_id)
+        controles = controles_du_run(context.instance, context.run_id, settings.dbt_dir)
         for annee in years_of_keys(context.partition_keys):
             construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne, controles)
             audit = construction.preparation.audit
@@ -168,13 +175,18 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         """Publish each year's built folder and atlas in ``reports/output/<annee>/`` (previous ones archived)."""
         settings = observatoire.settings()
         publies = []
+        # a run without the atlas (observatoire run --sans-atlas) publishes the tables only, never the
+        # atlas an earlier run left in the build folder
+        materialisees = context.instance.get_records_for_run(
+            context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+        atlas_rendu = any(r.event_log_entry.dagster_event.asset_key == ATLAS_KEY for r in materialisees)
         for annee in years_of_keys(context.partition_keys):
             source = dossier_construit(settings, annee, config.interne)
             cible = dossier_indicateurs(settings.output_dir, annee, secret=not config.interne)
             publier_copie(source, cible)
             atlas = atlas_path(settings, annee, config.interne)
             for rendu in sorted((settings.var_dir / "build" / "atlas" / str(annee)).glob("atlas.*")):
-                if rendu.suffix in (".pdf", ".html"):
+                if atlas_rendu and rendu.suffix in (".pdf", ".html"):
                     publish(rendu, atlas.with_suffix(rendu.suffix))
             PublicationLue(cible)  # the published folder reads back
             context.log.info(f"{annee} publié : {cible} et {atlas}")

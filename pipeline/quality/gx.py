@@ -52,6 +52,12 @@ def load_suite_definition(name: str, folder: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def suite_columns(name: str, folder: Path = EXPECTATIONS_DIR) -> list[str]:
+    """The columns the expectations of suite ``name`` read, in order of first use."""
+    columns = [e.get("kwargs", {}).get("column") for e in load_suite_definition(name, folder)["expectations"]]
+    return list(dict.fromkeys(c for c in columns if c))
+
+
 def validate(frame: pd.DataFrame, name: str, folder: Path = EXPECTATIONS_DIR) -> SuiteOutcome:
     """Validate ``frame`` against suite ``name`` in an ephemeral GX context."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
