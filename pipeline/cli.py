@@ -71,6 +71,20 @@ def render_seconds(result) -> float | None:
     return None
 
 
+def objectifs_non_renseignes(result) -> list[str]:
+    """The legal objectives a successful annual run could not publish, with why (« 2023 obj_q1_hors_qpv :
+    non renseigné : … »), from the metadata of the indicators' asset."""
+    from pipeline.assets.publication import INDICATEURS_KEY, OBJECTIFS_NON_RENSEIGNES
+
+    lignes: list[str] = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key == INDICATEURS_KEY and OBJECTIFS_NON_RENSEIGNES in materialization.metadata:
+            lignes += [ligne for ligne in str(materialization.metadata[OBJECTIFS_NON_RENSEIGNES].value).splitlines()
+                       if ligne.strip()]
+    return lignes
+
+
 def failure_message(message: str) -> str:
     """The last line of an error, without the exception's class path."""
     lines = [ln for ln in message.strip().splitlines() if ln.strip()]
@@ -178,6 +192,8 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
         mention = " — DIFFUSION INTERNE (secret statistique levé)" if interne else ""
         console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : {publie}indicateurs dans "
                       f"{dossier}/{mention}")
+        for ligne in objectifs_non_renseignes(result):
+            console.print(f"  • objectif {ligne}", soft_wrap=True)
         return True
     console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
     _report_failure(result, log)

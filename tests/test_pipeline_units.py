@@ -24,8 +24,10 @@ from pipeline.warehouse import replace_partition
 
 def test_dbt_gets_the_years_of_the_run_and_of_their_series_from_its_environment():
     # a run for 2021 rebuilds the four years before it too: its publication carries their series
-    assert dbt_env([2021]) == {"OBSERVATOIRE_ANNEE_MIN": "2017", "OBSERVATOIRE_ANNEE_MAX": "2021"}
-    assert dbt_env([2018, 2016, 2017]) == {"OBSERVATOIRE_ANNEE_MIN": "2012", "OBSERVATOIRE_ANNEE_MAX": "2018"}
+    assert dbt_env([2021]) == {"OBSERVATOIRE_ANNEE_MIN": "2017", "OBSERVATOIRE_ANNEE_MAX": "2021",
+                               "OBSERVATOIRE_DONNEES_FICTIVES": "non"}
+    assert dbt_env([2018, 2016, 2017], demo=True) == {"OBSERVATOIRE_ANNEE_MIN": "2012", "OBSERVATOIRE_ANNEE_MAX": "2018",
+                                                      "OBSERVATOIRE_DONNEES_FICTIVES": "oui"}
     with pytest.raises(ValueError):
         dbt_env([])
     os.environ.pop("OBSERVATOIRE_ANNEE_MIN", None)
