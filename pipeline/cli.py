@@ -127,6 +127,23 @@ def history_years(settings: Settings, first: int) -> list[int]:
     return years
 
 
+def years_without_extracts(settings: Settings, years: list[int]) -> list[int]:
+    """The years of ``years`` for which the data folder holds no extract of any source (annual
+    ``<prefix>_<année>`` or monthly ``<prefix>_<année>-MM``): nothing to compute for them."""
+    from pipeline.assets.ingest import find_extract
+    from pipeline.partitions import months_of_year
+    from pipeline.sources.extract import all_sources
+
+    sources = all_sources()
+    vides = []
+    for annee in years:
+        periodes = {"mois": months_of_year(annee)}
+        if not any(find_extract(settings.data_dir, spec, periode) is not None for spec in sources
+                   for periode in periodes.get(spec.period, [str(annee)])):
+            vides.append(annee)
+    return vides
+
+
 def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False,
               atlas: bool = True) -> bool:
     """Materialise, through Dagster, the annual extracts of the years before ``first`` that the series
@@ -147,6 +164,12 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     if unknown:
         console.print(f"[red]Année(s) hors des partitions du pipeline : {unknown}.[/red] "
                       f"Première année : {annual_partitions.get_first_partition_key()}.")
+        return False
+    vides = years_without_extracts(settings, years)
+    if vides:
+        console.print(f"[red]Aucun extrait pour {', '.join(map(str, vides))} dans {settings.data_dir}[/red] "
+                      f"(attendus par exemple rpls/rpls_{vides[0]}.csv, sne/attributions_{vides[0]}-01.csv). "
+                      f"Déposez les extraits de l'année ou choisissez une autre période. Rien n'a été lancé.")
         return False
     defs = build_definitions(settings)
     started = time.perf_counter()

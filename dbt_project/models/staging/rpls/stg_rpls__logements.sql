@@ -3,7 +3,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'rpls') }}
+    select * from {{ source_or_empty('raw', 'rpls') }}
 ),
 
 financements as (
