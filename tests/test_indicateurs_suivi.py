@@ -148,7 +148,9 @@ def entrepot(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnect
     chemin = dossier / "entrepot.duckdb"
     with duckdb.connect(str(chemin)) as con:
         remplir(con)
-    env = {**os.environ, "OBSERVATOIRE_WAREHOUSE": str(chemin), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # the hand-made extracts are read with the referentials' demo values (the 2021 PLAI rent ceiling)
+    env = {**os.environ, "OBSERVATOIRE_WAREHOUSE": str(chemin), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "OBSERVATOIRE_DONNEES_FICTIVES": "oui"}
     dbt = Path(sys.executable).parent / "dbt"
     resultat = subprocess.run(
         [str(dbt), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -130,3 +130,16 @@ def test_the_gx_check_reads_only_the_columns_its_suite_uses():
     # a national RPLS is 5 million rows held by pandas for GX: not its 40 columns, these
     assert suite_columns("stg_rpls__logements") == ["logement_id", "code_insee", "typologie", "surface_habitable",
                                                     "famille_produit", "loyer_m2_declare", "bailleur"]
+
+
+def test_a_year_is_refused_only_without_any_extract(home):
+    """indicators.md section E: no source is required (an attribution extract alone makes a year); only
+    a year without any extract of any source is refused before the run."""
+    from pipeline.cli import years_without_extracts
+
+    (home.data_dir / "sne").mkdir(parents=True)
+    (home.data_dir / "sne" / "attributions_2020-03.csv").write_text("NUM_UNIQUE\n", encoding="utf-8")
+    assert years_without_extracts(home, [2019, 2020, 2021]) == [2019, 2021]
+    (home.data_dir / "rpls").mkdir()
+    (home.data_dir / "rpls" / "rpls_2021.csv").write_text("IDENT_LOGT\n", encoding="utf-8")
+    assert years_without_extracts(home, [2019, 2020, 2021]) == [2019]

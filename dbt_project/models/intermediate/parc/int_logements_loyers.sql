@@ -12,17 +12,18 @@
 -- dwellings without a surface or without its kind.
 --
 -- The ceiling is that of the rent's own year: a millésime M gives the rents on 1 January M, under the
--- ceilings in force in year M. A year without its ceiling leaves est_bas_loyer null (never compared
--- with another year's). Read by ind_04, diag_bas_loyers and diag_residences.
+-- ceilings in force in year M. A year without its ceiling — or, on real data, whose ceiling is marked
+-- demo — leaves est_bas_loyer null (never compared with another year's, nor with an invented one). Read by ind_04, diag_bas_loyers and diag_residences.
 with
 
 logements as (
     select * from {{ ref('stg_rpls__logements') }}
 ),
 
+-- on real data a ceiling marked demo is never used (macros/menages.sql): its year is not judged
 plafonds as (
     select * from {{ ref('ref_loyers_plafonds') }}
-    where produit = 'PLAI'
+    where produit = 'PLAI' and {{ valeur_utilisable('source') }}
 ),
 
 loyers as (
