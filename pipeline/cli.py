@@ -71,6 +71,20 @@ def render_seconds(result) -> float | None:
     return None
 
 
+def objectifs_non_renseignes(result) -> list[str]:
+    """The legal objectives a successful annual run could not publish, with why (« 2023 obj_q1_hors_qpv :
+    non renseigné : … »), from the metadata of the indicators' asset."""
+    from pipeline.assets.publication import INDICATEURS_KEY, OBJECTIFS_NON_RENSEIGNES
+
+    lignes: list[str] = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key == INDICATEURS_KEY and OBJECTIFS_NON_RENSEIGNES in materialization.metadata:
+            lignes += [ligne for ligne in str(materialization.metadata[OBJECTIFS_NON_RENSEIGNES].value).splitlines()
+                       if ligne.strip()]
+    return lignes
+
+
 def failure_message(message: str) -> str:
     """The last line of an error, without the exception's class path."""
     lines = [ln for ln in message.strip().splitlines() if ln.strip()]
@@ -113,6 +127,23 @@ def history_years(settings: Settings, first: int) -> list[int]:
     return years
 
 
+def years_without_extracts(settings: Settings, years: list[int]) -> list[int]:
+    """The years of ``years`` for which the data folder holds no extract of any source (annual
+    ``<prefix>_<année>`` or monthly ``<prefix>_<année>-MM``): nothing to compute for them."""
+    from pipeline.assets.ingest import find_extract
+    from pipeline.partitions import months_of_year
+    from pipeline.sources.extract import all_sources
+
+    sources = all_sources()
+    vides = []
+    for annee in years:
+        periodes = {"mois": months_of_year(annee)}
+        if not any(find_extract(settings.data_dir, spec, periode) is not None for spec in sources
+                   for periode in periodes.get(spec.period, [str(annee)])):
+            vides.append(annee)
+    return vides
+
+
 def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False,
               atlas: bool = True) -> bool:
     """Materialise, through Dagster, the annual extracts of the years before ``first`` that the series
@@ -133,6 +164,12 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     if unknown:
         console.print(f"[red]Année(s) hors des partitions du pipeline : {unknown}.[/red] "
                       f"Première année : {annual_partitions.get_first_partition_key()}.")
+        return False
+    vides = years_without_extracts(settings, years)
+    if vides:
+        console.print(f"[red]Aucun extrait pour {', '.join(map(str, vides))} dans {settings.data_dir}[/red] "
+                      f"(attendus par exemple rpls/rpls_{vides[0]}.csv, sne/attributions_{vides[0]}-01.csv). "
+                      f"Déposez les extraits de l'année ou choisissez une autre période. Rien n'a été lancé.")
         return False
     defs = build_definitions(settings)
     started = time.perf_counter()
@@ -178,6 +215,8 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
         mention = " — DIFFUSION INTERNE (secret statistique levé)" if interne else ""
         console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : {publie}indicateurs dans "
                       f"{dossier}/{mention}")
+        for ligne in objectifs_non_renseignes(result):
+            console.print(f"  • objectif {ligne}", soft_wrap=True)
         return True
     console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié.")
     _report_failure(result, log)

@@ -161,6 +161,19 @@ def test_section_b_labels_are_the_cia_s():
     assert not differents, f"libellés différents de la CIA (catalogue, CIA) : {differents}"
 
 
+def test_the_fragility_catalogue_says_c3_counts_adults_in_the_cia_s_words():
+    """C3 is a share of adults (persons), not of households: the catalogue says so, with the CIA's
+    wording as indicators.md (section D) quotes it."""
+    definition = " ".join(CATALOGUE.par_code()["fragilite_iris"].definition.split())
+    assert "part des adultes au chômage" in definition and "pas de ménages" in definition
+    assert "NB_MAJEURS_CHOMAGE" in definition and "(NB_MAJEURS)" in definition
+    if not SPEC.is_file():
+        pytest.skip(f"{SPEC} est absent : la spécification partagée n'est pas à côté du projet")
+    section = SPEC.read_text(encoding="utf-8").split("## D.")[1].split("## E.")[0]
+    cia = re.search(r"`C3`: ([^—]+?) —", section).group(1).strip()
+    assert f"« {cia} »" in definition
+
+
 ENTREE = """\
 version: 1
 indicateurs:

@@ -51,11 +51,12 @@ def ecrire(con: duckdb.DuckDBPyConnection, table: str, lignes: list[dict]) -> No
                     f'values ({", ".join("?" for _ in noms)})', [ligne[c] for c in noms])
 
 
-def logement(annee: int, ident: str, loyer: float, surface: float, mode: str = "1", qpv: bool = False) -> dict:
+def logement(annee: int, ident: str, loyer: float, surface: float, mode: str = "1", qpv: bool = False,
+             modesurf: str = "U") -> dict:
     return {"ANNEE": annee, "IDENT_LOGT": ident, "DEPCOM": "21231", "BAILLEUR": "GDH", "NBPIECE": 2,
             "QPV_CODE": "1" if qpv else "0", "PLG_QP": "QPDEMO02" if qpv else None, "PLG_IRIS": "212310101",
             "FINAN_CODE": "13", "CONSTRUCT": 1970, "LOCAT": 1971, "TYPECONST_CODE": "C",
-            "LOYERPRINC": loyer, "SURFMODE": surface, "MODE": mode}
+            "LOYERPRINC": loyer, "SURFMODE": surface, "MODESURF": modesurf, "MODE": mode}
 
 
 def demande(annee: int, mois: int, num: str, depot: date, typologie: str, type_demande: str = "EXTERNE") -> dict:
@@ -86,14 +87,18 @@ def remplir(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema raw")
     ecrire(con, "rpls", [
         logement(2020, "L1", 240.0, 50.0),
-        # 2021: let dwellings with a rent are L1, L2, L3; only L1 (4,80 €/m²) is below the 2020 PLAI
-        # ceiling (5,10): L2 sits exactly at it (strict inequality); the 2021 ceiling (5,12) would
-        # wrongly count it. L4 is vacant (MODE 2), L5's rent is « sans objet » (9999).
+        # 2021: let dwellings with a rent per m² of surface utile are L1, L2, L3, L6; L1 (4,80 €/m²) and
+        # L2 (5,11) are below the 2021 PLAI ceiling (5,12, the rents' own year; 2020's 5,10 would leave
+        # L2 out); L6 sits exactly at it (strict inequality). L7's rent is set on the surface habitable
+        # (4 €/m² of it): not compared, counted apart. L4 is vacant (MODE 2), L5's rent is « sans
+        # objet » (9999).
         logement(2021, "L1", 240.0, 50.0, qpv=True),
-        logement(2021, "L2", 255.0, 50.0),
+        logement(2021, "L2", 255.5, 50.0),
         logement(2021, "L3", 300.0, 50.0),
         logement(2021, "L4", 100.0, 50.0, mode="2"),
         logement(2021, "L5", 9999.0, 50.0),
+        logement(2021, "L6", 256.0, 50.0),
+        logement(2021, "L7", 200.0, 50.0, modesurf="H"),
     ])
     fin_2020 = date(2020, 12, 31)
     ecrire(con, "demandes", [
@@ -143,7 +148,9 @@ def entrepot(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnect
     chemin = dossier / "entrepot.duckdb"
     with duckdb.connect(str(chemin)) as con:
         remplir(con)
-    env = {**os.environ, "OBSERVATOIRE_WAREHOUSE": str(chemin), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # the hand-made extracts are read with the referentials' demo values (the 2021 PLAI rent ceiling)
+    env = {**os.environ, "OBSERVATOIRE_WAREHOUSE": str(chemin), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "OBSERVATOIRE_DONNEES_FICTIVES": "oui"}
     dbt = Path(sys.executable).parent / "dbt"
     resultat = subprocess.run(
         [str(dbt), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -235,11 +242,11 @@ def test_evolution_carries_the_previous_year(entrepot):
     assert (sorties["valeur"], sorties["valeur_precedente"]) == (0, 1)
 
 
-def test_bas_loyer_share_uses_the_plai_ceiling_of_the_previous_year(entrepot):
+def test_bas_loyer_share_compares_surface_utile_rents_with_the_ceiling_of_their_year(entrepot):
     total = ligne(entrepot, "diag_bas_loyers", annee=2021, commune="TOTAL", qpv="TOTAL")
-    assert (total["numerateur"], total["denominateur"]) == (1, 3)
-    assert total["valeur"] == pytest.approx(1 / 3)
-    assert total["plafond_loyer_m2"] == pytest.approx(5.10)
+    assert (total["numerateur"], total["denominateur"], total["logements_exclus"]) == (2, 4, 1)
+    assert total["valeur"] == pytest.approx(2 / 4)
+    assert total["plafond_loyer_m2"] == pytest.approx(5.12)
     qpv = ligne(entrepot, "diag_bas_loyers", annee=2021, commune="TOTAL", qpv="QPV")
     assert (qpv["numerateur"], qpv["denominateur"]) == (1, 1)
 

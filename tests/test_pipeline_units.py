@@ -24,8 +24,10 @@ from pipeline.warehouse import replace_partition
 
 def test_dbt_gets_the_years_of_the_run_and_of_their_series_from_its_environment():
     # a run for 2021 rebuilds the four years before it too: its publication carries their series
-    assert dbt_env([2021]) == {"OBSERVATOIRE_ANNEE_MIN": "2017", "OBSERVATOIRE_ANNEE_MAX": "2021"}
-    assert dbt_env([2018, 2016, 2017]) == {"OBSERVATOIRE_ANNEE_MIN": "2012", "OBSERVATOIRE_ANNEE_MAX": "2018"}
+    assert dbt_env([2021]) == {"OBSERVATOIRE_ANNEE_MIN": "2017", "OBSERVATOIRE_ANNEE_MAX": "2021",
+                               "OBSERVATOIRE_DONNEES_FICTIVES": "non"}
+    assert dbt_env([2018, 2016, 2017], demo=True) == {"OBSERVATOIRE_ANNEE_MIN": "2012", "OBSERVATOIRE_ANNEE_MAX": "2018",
+                                                      "OBSERVATOIRE_DONNEES_FICTIVES": "oui"}
     with pytest.raises(ValueError):
         dbt_env([])
     os.environ.pop("OBSERVATOIRE_ANNEE_MIN", None)
@@ -71,10 +73,10 @@ def test_replace_partition_is_idempotent_and_atomic(tmp_path):
 def test_gx_suite_fails_on_critical_and_reports_warnings():
     good = pd.DataFrame({"logement_id": ["a", "b"], "code_insee": ["21231", "2A004"], "typologie": ["T1", "T2"],
                          "surface_habitable": [30.0, 60.0], "famille_produit": ["PLUS", "PLAI"],
-                         "loyer_m2": [5.0, 45.0], "bailleur": ["GDH", "ICF"]})
+                         "loyer_m2_declare": [5.0, 45.0], "bailleur": ["GDH", "ICF"]})
     outcome = validate(good, "stg_rpls__logements")
     assert outcome.passed  # the rent of 45 €/m² is only a warning
-    assert [f.column for f in outcome.failures] == ["loyer_m2"]
+    assert [f.column for f in outcome.failures] == ["loyer_m2_declare"]
     bad = good.assign(logement_id=["a", "a"])
     outcome = validate(bad, "stg_rpls__logements")
     assert not outcome.passed
@@ -87,7 +89,7 @@ def test_gx_suite_describes_one_millesime_so_a_backfill_validates_year_by_year()
     """A dwelling is in every millésime: a run over 2020–2021 must not call it a duplicate."""
     year = pd.DataFrame({"logement_id": ["a", "b"], "code_insee": ["21231", "21231"], "typologie": ["T1", "T2"],
                          "surface_habitable": [30.0, 60.0], "famille_produit": ["PLUS", "PLAI"],
-                         "loyer_m2": [5.0, 6.0], "bailleur": ["GDH", "ICF"]})
+                         "loyer_m2_declare": [5.0, 6.0], "bailleur": ["GDH", "ICF"]})
     two_years = pd.concat([year.assign(annee=2020), year.assign(annee=2021)], ignore_index=True)
     assert not validate(two_years, "stg_rpls__logements").passed  # the whole frame at once: « duplicates »
     outcome = validate_by_year(two_years, "stg_rpls__logements")
@@ -127,4 +129,17 @@ def test_the_staging_build_runs_no_test_of_a_model_it_does_not_build(home, tmp_p
 def test_the_gx_check_reads_only_the_columns_its_suite_uses():
     # a national RPLS is 5 million rows held by pandas for GX: not its 40 columns, these
     assert suite_columns("stg_rpls__logements") == ["logement_id", "code_insee", "typologie", "surface_habitable",
-                                                    "famille_produit", "loyer_m2", "bailleur"]
+                                                    "famille_produit", "loyer_m2_declare", "bailleur"]
+
+
+def test_a_year_is_refused_only_without_any_extract(home):
+    """indicators.md section E: no source is required (an attribution extract alone makes a year); only
+    a year without any extract of any source is refused before the run."""
+    from pipeline.cli import years_without_extracts
+
+    (home.data_dir / "sne").mkdir(parents=True)
+    (home.data_dir / "sne" / "attributions_2020-03.csv").write_text("NUM_UNIQUE\n", encoding="utf-8")
+    assert years_without_extracts(home, [2019, 2020, 2021]) == [2019, 2021]
+    (home.data_dir / "rpls").mkdir()
+    (home.data_dir / "rpls" / "rpls_2021.csv").write_text("IDENT_LOGT\n", encoding="utf-8")
+    assert years_without_extracts(home, [2019, 2020, 2021]) == [2019]

@@ -24,10 +24,61 @@
     case
         when {{ revenu_mensuel }} is null or {{ q1 }} is null or {{ uc_menage }} is null then null
         when {{ annuel }} < {{ q1 }} * {{ uc_menage }} then 1
+        -- above Q1 without Q2 and Q3: which of the quartiles 2–4 is unknown
+        when {{ q2 }} is null or {{ q3 }} is null then null
         when {{ annuel }} < {{ q2 }} * {{ uc_menage }} then 2
         when {{ annuel }} < {{ q3 }} * {{ uc_menage }} then 3
         else 4
     end
+{%- endmacro %}
+
+{#- Strictly below Q1 (the 1st quartile), which needs Q1 only: true, false, or null when the income or
+    Q1 is unknown. The objectives of the law read this, not the quartile, so that a year whose Q1 is
+    known but Q2 and Q3 are not still has its 1st-quartile households. -#}
+{% macro sous_q1(revenu_mensuel, nb_personnes, enfants_moins_14, q1) -%}
+    {%- set annuel = "cast(" ~ revenu_mensuel ~ " as decimal(18, 2)) * 12" -%}
+    {%- set uc_menage = uc(nb_personnes, enfants_moins_14) -%}
+    case
+        when {{ revenu_mensuel }} is null or {{ q1 }} is null or {{ uc_menage }} is null then null
+        else {{ annuel }} < {{ q1 }} * {{ uc_menage }}
+    end
+{%- endmacro %}
+
+{#- Whether the run's extracts are the demo's: OBSERVATOIRE_DONNEES_FICTIVES = oui, set by the Dagster
+    dbt ops from the data folder's demo marker (pipeline.assets.dbt.dbt_env). Unset means real data:
+    a referential value marked `demo` is then never used. -#}
+{% macro donnees_fictives() -%}
+    {{ env_var('OBSERVATOIRE_DONNEES_FICTIVES', 'non') == 'oui' }}
+{%- endmacro %}
+
+{#- The resource thresholds of the EPCI a run may use (ref_seuils_quartiles): every value on the demo;
+    on real data a value whose source is `demo` (or missing) is null — a legal objective is never
+    judged against an invented threshold. One row per year of the referential; `raison` says what to
+    enter when Q1 is not usable. -#}
+{% macro seuils_quartiles_utilisables() -%}
+    select
+        annee,
+        case when {{ valeur_utilisable('source_q1') }} then q1 end                as q1,
+        case when {{ valeur_utilisable('source_q2_q3') }} then q2 end             as q2,
+        case when {{ valeur_utilisable('source_q2_q3') }} then q3 end             as q3,
+        case when not {{ valeur_utilisable('source_q1') }} then
+            'seuil Q1 de ' || annee || ' marqué demo dans ref_seuils_quartiles (données réelles) : saisissez '
+            || 'Q1, Q2 et Q3 de l''arrêté ministériel de ' || annee || ' pour l''EPCI, avec leur source'
+        end                                                                       as raison_q1
+    from {{ ref('ref_seuils_quartiles') }}
+    where epci_siren = {{ epci_siren() }}
+{%- endmacro %}
+
+{#- A referential value is usable when it has a source, and that source is not `demo` — unless the run
+    is the demo's. -#}
+{% macro valeur_utilisable(source) -%}
+    ({{ source }} is not null and ({{ donnees_fictives() }} or {{ source }} <> 'demo'))
+{%- endmacro %}
+
+{#- Why a year has no usable Q1 when it is not in the referential at all. -#}
+{% macro raison_q1_absent(annee) -%}
+    'seuil Q1 de ' || {{ annee }} || ' absent de ref_seuils_quartiles : saisissez Q1, Q2 et Q3 de l''arrêté '
+    || 'ministériel de ' || {{ annee }} || ' pour l''EPCI, avec leur source'
 {%- endmacro %}
 
 {#- The EPCI whose thresholds apply (SIREN, as the seeds carry it); Dijon métropole by default. -#}

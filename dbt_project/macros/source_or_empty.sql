@@ -1,7 +1,7 @@
 {#- The relation of a raw source, or — when that source has not been ingested yet — an empty table
     with the columns and types declared for it in models/staging/_raw__sources.yml.
 
-    Extracts arrive at different dates and only RPLS is required: a staging view over a source not
+    Extracts arrive at different dates and none is required: a staging view over a source not
     yet ingested must still build (empty), so that the run computes what the other sources allow and
     the indicators of the missing one read « non renseigné » instead of failing the whole run. -#}
 {% macro source_or_empty(source_name, table_name) -%}

@@ -29,6 +29,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
 
 from pipeline.partitions import annual_partitions
+from pipeline.resources import ObservatoireResource
 from pipeline.settings import DBT_PROJECT_DIR, WRITER_POOL
 
 # dbt selectors by fqn (folder names); `path:` would resolve against the current directory.
@@ -38,16 +39,22 @@ STAGING_SELECT = "resource_type:seed staging"
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def dbt_env(years: list[int]) -> dict[str, str]:
+#: Tells dbt the run's extracts are the demo's (``oui``), so referential values marked ``demo`` may be
+#: used; anything else is real data, on which they never are (``macros/menages.sql``).
+DONNEES_FICTIVES = "OBSERVATOIRE_DONNEES_FICTIVES"
+
+
+def dbt_env(years: list[int], demo: bool = False) -> dict[str, str]:
     """The environment of a dbt invocation over ``years``: the range its incremental marts rebuild — the
     run's years and the years before them that their publication carries as series (ANNEES_SERIE − 1):
     a run for 2024 rebuilds 2020–2024 from the extracts in the warehouse, so the series agree with the
-    rules of the run's code."""
+    rules of the run's code — and whether the extracts are the demo's (``demo``)."""
     from pipeline.publication.tables import ANNEES_SERIE
 
     if not years:
         raise ValueError("a dbt run needs at least one year")
-    return {"OBSERVATOIRE_ANNEE_MIN": str(min(years) - (ANNEES_SERIE - 1)), "OBSERVATOIRE_ANNEE_MAX": str(max(years))}
+    return {"OBSERVATOIRE_ANNEE_MIN": str(min(years) - (ANNEES_SERIE - 1)), "OBSERVATOIRE_ANNEE_MAX": str(max(years)),
+            DONNEES_FICTIVES: "oui" if demo else "non"}
 
 
 @contextlib.contextmanager
@@ -73,9 +80,10 @@ def keep_parse(target_path: Path) -> None:
         shutil.copy2(parsed, target_path.parent / PARTIAL_PARSE_FILE_NAME)
 
 
-def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: list[int]):
-    """``dbt build`` of the op's selection for ``years``, its events streamed to Dagster."""
-    with environment(dbt_env(years)):
+def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: list[int], demo: bool = False):
+    """``dbt build`` of the op's selection for ``years`` (``demo``: on the demo's extracts), its events
+    streamed to Dagster."""
+    with environment(dbt_env(years, demo)):
         invocation = dbt.cli(BUILD_ARGS, context=context)
     # The outputs of the models only: a test's result would be one more event in the run's log
     # (an observation, since tests are not asset checks); dbt's log keeps it.
@@ -149,6 +157,13 @@ def _years(context: dg.AssetExecutionContext) -> list[int]:
     return list(range(window.start.year, window.end.year))
 
 
+def _demo(observatoire: ObservatoireResource) -> bool:
+    """Whether the run's data folder is the demo's (the one decision, from the generator's marker)."""
+    from pipeline.demo import is_demo
+
+    return is_demo(observatoire.settings().data_dir)
+
+
 def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
     """The two dbt ops (staging, marts) for a parsed manifest.
 
@@ -163,14 +178,14 @@ def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
 
     @dbt_assets(manifest=manifest, select=STAGING_SELECT, name="dbt_staging", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
-    def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, observatoire: ObservatoireResource):
         """Seeds (referentials) and staging views."""
-        yield from dbt_build(dbt, context, _years(context))
+        yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
 
     @dbt_assets(manifest=manifest, select="fqn:*", exclude=STAGING_SELECT, name="dbt_marts", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
-    def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, observatoire: ObservatoireResource):
         """Intermediate rules and the indicator marts, rebuilt for the run's years."""
-        yield from dbt_build(dbt, context, _years(context))
+        yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
 
     return [dbt_staging, dbt_marts]

@@ -26,15 +26,17 @@ from pipeline.partitions import annual_partitions, monthly_partitions
 from pipeline.resources import ObservatoireResource
 from pipeline.settings import WRITER_POOL, Settings
 from pipeline.sources.extract import LAYOUTS_DIR, ExtractError, ReadResult, SourceSpec, all_sources, read_extract
-from pipeline.sources.geo import find_communes_file, read_communes
+from pipeline.sources.geo import COMMUNE_FILES, find_communes_file, read_communes
 from pipeline.sources.pseudonymise import PseudoKeyMissing, pseudo_key, pseudonymised_sql
 from pipeline.sources.sql import literal
 from pipeline.warehouse import IngestionRecord, last_ingestion, period_rows, quiet, replace_partition, sha256
 
 EXTENSIONS = (".csv", ".parquet", ".xlsx")
-#: Sources without which the annual job cannot produce its atlas; the others may be missing for a
-#: year (extracts arrive at different dates): the run goes on and says so.
-REQUIRED_SOURCES = frozenset({"rpls"})
+#: Sources without which the annual job cannot run. None: extracts arrive at different dates, and a
+#: year with only some of them computes what they allow (the attribution extracts alone give the four
+#: objectives) and says « non renseigné » for the rest (indicators.md, section E). A year without any
+#: extract at all is refused before the run (``pipeline.cli``).
+REQUIRED_SOURCES: frozenset[str] = frozenset()
 
 
 def find_extract(data_dir: Path, spec: SourceSpec, period: str) -> Path | None:
@@ -281,8 +283,13 @@ def raw_geo_communes(context: dg.AssetExecutionContext, observatoire: Observatoi
                      duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Commune contours (``data_raw/geo/communes.*``) in Lambert-93 and current COG, per millésime."""
     settings = observatoire.settings()
+    geo_dir = settings.data_dir / "geo"
+    if not any((geo_dir / name).exists() for name in COMMUNE_FILES):
+        # like the IRIS and QPV contours: the maps by commune are « non renseigné », the rest goes on
+        context.log.warning(f"pas de contours communes dans {geo_dir} : cartes par commune non renseignées.")
+        return dg.MaterializeResult(metadata={"fichier": "absent"})
     try:
-        path = find_communes_file(settings.data_dir / "geo")
+        path = find_communes_file(geo_dir)
         communes = read_communes(path)
     except ExtractError as err:
         raise dg.Failure(description=str(err)) from err

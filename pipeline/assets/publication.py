@@ -42,6 +42,9 @@ from pipeline.settings import Settings, code_version
 INDICATEURS_KEY = dg.AssetKey(["indicateurs_publies"])
 ATLAS_KEY = dg.AssetKey(["atlas_parc_social"])
 PUBLICATION_KEY = dg.AssetKey(["publication"])
+#: Metadata of indicateurs_publies: one line « <année> <code> : <raison> » per legal objective not
+#: published (printed by the CLI's run summary).
+OBJECTIFS_NON_RENSEIGNES = "objectifs_non_renseignes"
 #: Marts read by the publication step besides the catalogue's: contours and the names of the codes.
 MARTS_HORS_CATALOGUE_LUS = ("geo_communes", "geo_iris", "geo_qpv", "libelles")
 
@@ -113,7 +116,8 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         """The indicator tables of each year after the disclosure rule — CSV, XLSX, GeoPackage — built for
         publication; the indicators without their sources listed « non renseigné »."""
         settings = observatoire.settings()
-        resume = []
+        resume, objectifs_absents = [], []
+        familles = {i.code: i.famille for i in catalogue.indicateurs}
         controles = controles_du_run(context.instance, context.run_id, settings.dbt_dir)
         for annee in years_of_keys(context.partition_keys):
             construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne, controles)
@@ -125,8 +129,12 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
                                  f"({audit.programmes} programmes linéaires, {audit.duree_s:.1f} s)"))
             resume.append(f"- {annee} : {len(construction.publies)} tables, {construction.cellules_masquees} lignes "
                           f"masquées, {len(construction.non_renseignes)} non renseignées")
+            # the legal objectives are the bilan's headline: the run's summary names each one missing
+            objectifs_absents += [f"{annee} {absent.code} : {absent.raison}" for absent in construction.non_renseignes
+                                  if familles.get(absent.code) == "objectif"]
         return dg.MaterializeResult(metadata={"diffusion": "interne" if config.interne else "publique",
-                                              "annees": dg.MetadataValue.md("\n".join(resume))})
+                                              "annees": dg.MetadataValue.md("\n".join(resume)),
+                                              OBJECTIFS_NON_RENSEIGNES: "\n".join(objectifs_absents)})
 
     @dg.asset_check(asset=INDICATEURS_KEY, name="audit_secret", blocking=True,
                     description="Audit du secret statistique des fichiers construits (programmation linéaire) ; "

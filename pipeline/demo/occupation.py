@@ -211,13 +211,13 @@ def generer_residences(rpls: pd.DataFrame, annee: int, seed: int = DEFAULT_SEED)
 
     ``NB_LOGEMENTS`` counts the RPLS dwellings of the résidence; ``NB_LOGEMENTS_ADAPTES`` those with
     ``PMR_CODE = 1`` (a 6 % draw when the RPLS has no PMR code); ``LABEL_BAS_LOYER`` is O when more
-    than half of the dwellings with a rent are below the PLAI rent ceiling of ``annee − 1``. Names
+    than half of the dwellings with a rent are below the PLAI rent ceiling of ``annee`` (the rents' own year). Names
     are fictitious, stable across millésimes (drawn from the identifier), unique in a commune.
     """
     rng = np.random.default_rng([seed, annee, SOURCE_RESIDENCES])
     df = _rpls(rpls)
     df = df[df["RESIDENCE_ID"] != ""]
-    plafond = plafond_loyer_plai(annee - 1)
+    plafond = plafond_loyer_plai(annee)
     df = df.assign(_BAS=df["_LOYER_M2"] < plafond, _LOYER_CONNU=df["_LOYER_M2"].notna())
     g = df.groupby("RESIDENCE_ID", sort=True)
     res = pd.DataFrame({

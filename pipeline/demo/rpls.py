@@ -255,9 +255,10 @@ def plafonds_plai_loyer() -> dict[int, float]:
 
 
 def plafond_bas_loyer(annee: int, plafonds: dict[int, float] | None = None) -> float:
-    """The "bas loyer" threshold of millésime ``annee``: the PLAI ceiling of ``annee − 1``."""
+    """The "bas loyer" threshold of millésime ``annee``: the PLAI ceiling of its own year (the rents of
+    1 January ``annee``, as ``int_logements_loyers`` compares them)."""
     plafonds = plafonds or plafonds_plai_loyer()
-    cle = min(max(annee - 1, min(plafonds)), max(plafonds))
+    cle = min(max(annee, min(plafonds)), max(plafonds))
     return plafonds[cle]
 
 
@@ -824,7 +825,7 @@ def _cibles_2021(r: pd.DataFrame) -> list[Cible]:
             "(0,70 × 7 532 + 0,23 × 19 476 = 36,1 % du parc) : compromis à ± 2 points")
     seuil_txt = f"{seuil:.2f}".replace(".", ",")
     lignes += [
-        Cible(theme, f"Bas loyer (< {seuil_txt} €/m², plafond PLAI 2020) dans le parc", BAS_LOYER_PARC,
+        Cible(theme, f"Bas loyer (< {seuil_txt} €/m², plafond PLAI 2021) dans le parc", BAS_LOYER_PARC,
               part(bas, tout), 0.02, "%", SOURCE_CIA, note=note),
         Cible(theme, "Part des logements à bas loyer situés en QPV", BAS_LOYER_PART_QPV, part(qpv, bas), 0.02, "%", SOURCE_CIA),
         Cible(theme, "Bas loyer parmi les logements en QPV", BAS_LOYER_QPV, part(bas, qpv), 0.02, "%", SOURCE_CIA),

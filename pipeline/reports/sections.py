@@ -188,12 +188,16 @@ class Atlas:
 
     def feux_objectifs(self) -> str:
         """The four legal objectives as a traffic-light table."""
-        rangs = []
+        rangs, raisons = [], []
         for code, filtre, libelle in OBJECTIFS:
             ligne = self.d.lignes(code, **filtre)
             if ligne.empty:
                 rangs.append({"": "", "Objectif": libelle, "Valeur": "non renseigné", "Cible": "–",
                               "Plancher légal": "–", "Écart": "–", str(self.annee - 1): "–"})
+                # why, and what to enter (a threshold missing or marked demo on real data, a source absent)
+                raison = self.d.raison(code)
+                if raison and raison not in raisons:
+                    raisons.append(raison)
                 continue
             ligne = ligne.iloc[0]
             ecart = ligne["ecart"]
@@ -210,6 +214,8 @@ class Atlas:
                                  f"○ non atteint ; cible de la CIA ; plancher légal où la loi diffère ; écart : les "
                                  f"attributions de l'année qui auraient dû aller aux ménages visés ; valeur de "
                                  f"{self.annee - 1} ({self.source_courte('obj_q1_hors_qpv')}).")
+        if raisons:
+            tableau += "\n" + "".join(f"*Non renseigné : {r}.*\n\n" for r in raisons)
         return tableau
 
     def synthese(self) -> str:

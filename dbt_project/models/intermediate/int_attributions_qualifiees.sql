@@ -11,9 +11,9 @@ logements as (
     select * from {{ ref('stg_rpls__logements') }}
 ),
 
+-- the thresholds a run may use: on real data, never a value marked demo (macros/menages.sql)
 seuils as (
-    select * from {{ ref('ref_seuils_quartiles') }}
-    where epci_siren = {{ epci_siren() }}
+    {{ seuils_quartiles_utilisables() }}
 ),
 
 decisions as (
@@ -52,6 +52,13 @@ qualifiees as (
                              'classement.nb_enfants_moins_14') }}                  as ressources_par_uc,
         {{ quartile('classement.revenu_mensuel', 'classement.nb_personnes', 'classement.nb_enfants_moins_14',
                     'seuils.q1', 'seuils.q2', 'seuils.q3') }}                      as quartile,
+        {{ sous_q1('classement.revenu_mensuel', 'classement.nb_personnes', 'classement.nb_enfants_moins_14',
+                   'seuils.q1') }}                                                 as est_q1,
+        -- why the year's 1st quartile cannot be decided (its Q1 absent, or marked demo on real data)
+        case
+            when seuils.annee is null then {{ raison_q1_absent('classement.annee_cal') }}
+            else seuils.raison_q1
+        end                                                                        as raison_quartile,
         logements.logement_id is not null                                          as logement_rpls_trouve,
         logements.code_qpv                                                         as qpv_rpls,
         logements.est_qpv                                                          as est_qpv_rpls
@@ -94,7 +101,8 @@ final as (
         uc,
         ressources_par_uc,
         quartile,
-        quartile = 1                                                               as est_q1,
+        est_q1,
+        raison_quartile,
         -- the QPV is the extract's (QPV_LOGEMENT); RPLS only raises a warning when it disagrees
         code_qpv is not null                                                       as est_qpv,
         code_qpv,

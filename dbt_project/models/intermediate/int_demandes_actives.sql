@@ -8,9 +8,9 @@ demandes as (
     select * from {{ ref('stg_sne__demandes') }}
 ),
 
+-- the thresholds a run may use: on real data, never a value marked demo (macros/menages.sql)
 seuils as (
-    select * from {{ ref('ref_seuils_quartiles') }}
-    where epci_siren = {{ epci_siren() }}
+    {{ seuils_quartiles_utilisables() }}
 ),
 
 plafonds_plai as (

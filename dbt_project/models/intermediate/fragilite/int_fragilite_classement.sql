@@ -1,7 +1,9 @@
 -- The fragility class in force each year for every IRIS and résidence: the classification of the
 -- survey that stands for the year (int_ops_annees: the survey of the year, or the previous one
--- carried one year). « Fragile » in the indicators of section B (7, 10) means two criteria met or
--- more — the classes fragile and très fragile of section D — and is decided here, once.
+-- carried one year). « Fragile » in the indicators of section B (7, 10) means the classes fragile and
+-- très fragile of section D: at least the number of criteria of the referential's parameter FRAGILE
+-- (ref_seuils_fragilite, 2), so a CIL that moves the classes moves the fragile résidences with them;
+-- decided here, once.
 with
 
 annees as (
@@ -10,6 +12,12 @@ annees as (
 
 unites as (
     select * from {{ ref('int_fragilite_unites') }}
+),
+
+seuil_fragile as (
+    select cast(seuil as integer) as nb_criteres_min
+    from {{ ref('ref_seuils_fragilite') }}
+    where nature = 'parametre' and critere = 'FRAGILE'
 ),
 
 final as (
@@ -35,10 +43,12 @@ final as (
         unites.nb_criteres,
         unites.classe,
         unites.effectif_suffisant,
-        -- a unit under the disclosure threshold has no class, so it is never fragile
-        coalesce(unites.nb_criteres >= 2, false)                           as est_fragile
+        -- a unit under the disclosure threshold has no class, so it is never fragile; without the
+        -- parameter in the referential nothing is fragile (never a guessed threshold)
+        coalesce(unites.nb_criteres >= seuil_fragile.nb_criteres_min, false) as est_fragile
     from annees
     join unites on unites.annee_enquete = annees.annee_enquete
+    left join seuil_fragile on true
 )
 
 select * from final

@@ -7,7 +7,7 @@
 -- and the class is the referential's name for the number of criteria met. A criterion whose share
 -- has nothing to divide (e.g. no recent mover) is not met. A unit with fewer responding households
 -- than the disclosure threshold (ref_secret_statistique, SEUIL: 11, indicators.md section F) gets no
--- criterion met and no class (« effectif insuffisant »): a class on a handful of households is
+-- verdict on any criterion (c1_atteint… null, not false) and no class (« effectif insuffisant »): a class on a handful of households is
 -- neither reliable nor publishable, and a class never computed cannot leak through the tables that
 -- list fragile units (ind_07, ind_10) or count dwellings by class (ind_05). The comparison « num ≥ seuil × den » is
 -- made in decimals, so that equality holds for any threshold a CIL may set: in binary floating point
@@ -77,13 +77,16 @@ criteres as (
         {{ taux('c1_numerateur', 'c1_denominateur') }}                                   as c1,
         {{ taux('c2_numerateur', 'c2_denominateur') }}                                   as c2,
         {{ taux('c3_numerateur', 'c3_denominateur') }}                                   as c3,
-        case when c1_denominateur > 0 and comptes.nb_menages >= secret.seuil_effectif
+        case when comptes.nb_menages < secret.seuil_effectif then null
+            when c1_denominateur > 0
             then c1_numerateur >= cast(seuils.seuil_c1 as decimal(18, 6)) * c1_denominateur
             else false end                                                               as c1_atteint,
-        case when c2_denominateur > 0 and comptes.nb_menages >= secret.seuil_effectif
+        case when comptes.nb_menages < secret.seuil_effectif then null
+            when c2_denominateur > 0
             then c2_numerateur >= cast(seuils.seuil_c2 as decimal(18, 6)) * c2_denominateur
             else false end                                                               as c2_atteint,
-        case when c3_denominateur > 0 and comptes.nb_menages >= secret.seuil_effectif
+        case when comptes.nb_menages < secret.seuil_effectif then null
+            when c3_denominateur > 0
             then c3_numerateur >= cast(seuils.seuil_c3 as decimal(18, 6)) * c3_denominateur
             else false end                                                               as c3_atteint
     from comptes

@@ -2,8 +2,10 @@
 
 -- Diagnostic « Loyers » (indicators.md, section C and indicator 4): let dwellings (RPLS MODE 1, with
 -- a rent) whose rent per m² is strictly below the PLAI rent ceiling — the CIA's « bas loyer » — by
--- commune and in / hors QPV, with totals; denominateur = let dwellings with a rent. The rule (which
--- ceiling, which rent) is int_logements_loyers'; a year without its ceiling is not computed (null).
+-- commune and in / hors QPV, with totals; denominateur = let dwellings whose rent per m² of surface
+-- utile is known; logements_exclus = let dwellings with a rent left out of the comparison (rent set
+-- on another surface, or no surface). The rule (which ceiling, which rent, which surface) is
+-- int_logements_loyers'; a year without its ceiling is not computed (null).
 with
 
 loues as (
@@ -12,6 +14,7 @@ loues as (
         code_insee                                                                as commune,
         {{ qpv_en_hors('est_qpv') }}                                              as qpv,
         est_bas_loyer                                                             as bas_loyer,
+        loyer_m2,
         plafond_loyer_m2,
         annee_plafond
     from {{ ref('int_logements_loyers') }}
@@ -24,7 +27,8 @@ comptes as (
         case when grouping(commune) = 1 then 'TOTAL' else commune end             as commune,
         case when grouping(qpv) = 1 then 'TOTAL' else qpv end                     as qpv,
         count(*) filter (where bas_loyer)                                         as numerateur,
-        count(*)                                                                  as denominateur,
+        count(*) filter (where loyer_m2 is not null)                              as denominateur,
+        count(*) filter (where loyer_m2 is null)                                  as logements_exclus,
         any_value(plafond_loyer_m2)                                               as plafond_loyer_m2
     from loues
     group by annee, cube (commune, qpv)
@@ -40,6 +44,7 @@ final as (
         case when plafond_loyer_m2 is not null
             then {{ taux('numerateur', 'denominateur') }} end                     as valeur,
         plafond_loyer_m2,
+        logements_exclus,
         'RPLS ' || annee                                                          as source
     from comptes
 )

@@ -18,9 +18,10 @@ loyers as (
     select
         annee,
         residence_id,
-        count(*)                                                           as loues,
+        -- the let dwellings whose rent per m² of surface utile is known (int_logements_loyers)
+        count(*) filter (where loyer_m2 is not null)                       as loues,
         count(*) filter (where est_bas_loyer)                              as bas_loyer,
-        bool_and(est_bas_loyer is not null)                                as plafond_connu
+        bool_and(plafond_loyer_m2 is not null)                             as plafond_connu
     from {{ ref('int_logements_loyers') }}
     where residence_id is not null
     group by annee, residence_id

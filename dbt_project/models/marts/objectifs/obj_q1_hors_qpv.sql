@@ -12,7 +12,13 @@ attributions as (
 ),
 
 situations as (
-    select annee, max(date_cal) as date_situation from attributions group by annee
+    select
+        annee,
+        max(date_cal)                                                        as date_situation,
+        -- the year's Q1 absent, or marked demo on real data: the objective is « non renseigné »
+        max(raison_quartile)                                                 as raison
+    from attributions
+    group by annee
 ),
 
 objectif as (
@@ -28,8 +34,8 @@ comptes as (
     select
         annee,
         case when grouping(bailleur) = 1 then 'TOTAL' else bailleur end      as bailleur,
-        -- an ANRU relogement qualifies whatever its income; an unknown quartile (income or
-        -- thresholds missing) does not
+        -- an ANRU relogement qualifies whatever its income; an unknown position against Q1
+        -- (income missing) does not
         count(*) filter (where est_q1 or est_anru)                           as numerateur,
         count(*)                                                             as denominateur,
         -- the two parts of the numerator, as the CIA's table prints them
@@ -43,15 +49,19 @@ final as (
     select
         comptes.annee,
         comptes.bailleur,
-        comptes.numerateur,
-        comptes.denominateur,
-        {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
+        case when situations.raison is null then comptes.numerateur end         as numerateur,
+        case when situations.raison is null then comptes.denominateur end         as denominateur,
+        case when situations.raison is null
+            then {{ taux('comptes.numerateur', 'comptes.denominateur') }} end as valeur,
         objectif.cible,
-        {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
+        case when situations.raison is null
+            then {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} end as ecart,
         {{ source_fichier_partage('situations.date_situation') }}          as source,
+        case when situations.raison is not null
+            then 'non renseigné : ' || situations.raison end                 as raison,
         -- not published: the detail of the numerator for the atlas's section-A table
-        comptes.dont_q1_hors_anru,
-        comptes.dont_anru
+        case when situations.raison is null then comptes.dont_q1_hors_anru end as dont_q1_hors_anru,
+        case when situations.raison is null then comptes.dont_anru end     as dont_anru
     from comptes
     join situations on situations.annee = comptes.annee
     left join objectif on true

@@ -11,7 +11,13 @@ attributions as (
 ),
 
 situations as (
-    select annee, max(date_cal) as date_situation from attributions group by annee
+    select
+        annee,
+        max(date_cal)                                                        as date_situation,
+        -- the year's Q1 absent, or marked demo on real data: the objective is « non renseigné »
+        max(raison_quartile)                                                 as raison
+    from attributions
+    group by annee
 ),
 
 objectif as (
@@ -28,8 +34,8 @@ comptes as (
         annee,
         case when grouping(bailleur) = 1 then 'TOTAL' else bailleur end      as bailleur,
         case when grouping(code_qpv) = 1 then 'TOTAL' else code_qpv end      as qpv,
-        -- an unknown quartile (income or thresholds missing) does not qualify
-        count(*) filter (where quartile > 1)                                 as numerateur,
+        -- above Q1 (Q1 alone decides it); an unknown position does not qualify
+        count(*) filter (where not est_q1)                                   as numerateur,
         count(*)                                                             as denominateur
     from base
     group by grouping sets ((annee, bailleur, code_qpv), (annee, bailleur), (annee, code_qpv), (annee))
@@ -40,12 +46,16 @@ final as (
         comptes.annee,
         comptes.bailleur,
         comptes.qpv,
-        comptes.numerateur,
-        comptes.denominateur,
-        {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
+        case when situations.raison is null then comptes.numerateur end         as numerateur,
+        case when situations.raison is null then comptes.denominateur end         as denominateur,
+        case when situations.raison is null
+            then {{ taux('comptes.numerateur', 'comptes.denominateur') }} end as valeur,
         objectif.cible,
-        {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
-        {{ source_fichier_partage('situations.date_situation') }}          as source
+        case when situations.raison is null
+            then {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} end as ecart,
+        {{ source_fichier_partage('situations.date_situation') }}          as source,
+        case when situations.raison is not null
+            then 'non renseigné : ' || situations.raison end                 as raison
     from comptes
     join situations on situations.annee = comptes.annee
     left join objectif on true

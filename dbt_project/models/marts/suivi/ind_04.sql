@@ -1,14 +1,15 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='annee') }}
 
 -- Indicator 4, « Cartographie des loyers » (indicators.md, section B): rent per m² of the let
--- dwellings (RPLS MODE 1, restricted extension: LOYERPRINC / SURFMODE) by IRIS, by commune
--- (iris = TOTAL) and for the EPCI (commune = iris = TOTAL): median, 1st and 3rd quartiles;
--- denominateur = let dwellings with a rent. The share below the PLAI rent ceiling, in and out of
--- QPV, is diag_bas_loyers.
+-- dwellings (RPLS MODE 1, restricted extension) per m² of surface utile — int_logements_loyers
+-- decides which rents are comparable (MODESURF = U) — by IRIS, by commune (iris = TOTAL) and for the
+-- EPCI (commune = iris = TOTAL): median, 1st and 3rd quartiles; denominateur = let dwellings with a
+-- rent per m² of surface utile. The share below the PLAI rent ceiling, in and out of QPV, is
+-- diag_bas_loyers.
 with
 
-logements as (
-    select * from {{ ref('stg_rpls__logements') }}
+loyers as (
+    select * from {{ ref('int_logements_loyers') }}
     {{ annee_filter() }}
 ),
 
@@ -18,8 +19,8 @@ loues as (
         code_insee                                                                as commune,
         coalesce(iris, 'INCONNU')                                                 as iris,
         loyer_m2
-    from logements
-    where est_loue and loyer_m2 is not null
+    from loyers
+    where loyer_m2 is not null
 ),
 
 statistiques as (

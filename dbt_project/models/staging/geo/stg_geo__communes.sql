@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'geo_communes') }}
+    select * from {{ source_or_empty('raw', 'geo_communes') }}
 ),
 
 final as (

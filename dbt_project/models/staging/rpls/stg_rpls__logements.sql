@@ -3,7 +3,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'rpls') }}
+    select * from {{ source_or_empty('raw', 'rpls') }}
 ),
 
 financements as (
@@ -54,7 +54,10 @@ renamed as (
 final as (
     select
         *,
-        case when surface_loyer > 0 then loyer_principal / surface_loyer end as loyer_m2
+        -- rent over the surface it is set on, whatever its kind (MODESURF): a plausibility figure for
+        -- the quality suite only; the rent per m² of surface utile the rules read is
+        -- int_logements_loyers' (the one home of the rent rule)
+        case when surface_loyer > 0 then loyer_principal / surface_loyer end as loyer_m2_declare
     from renamed
 )
 
