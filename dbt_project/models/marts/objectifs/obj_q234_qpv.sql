@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='annee') }}
 
--- OBJ_Q234_QPV (indicators.md, section A): 75 % of the attributions in QPV (the CIA's local target;
--- the law says 50 %) go to households above the 1st quartile. Base: attributions prononcées in QPV,
+-- OBJ_Q234_QPV (indicators.md, section A): 75 % of the attributions in QPV (the CIA's local target)
+-- go to households above the 1st quartile; the law's floor, 50 % « a minima » (CCH L441-1), is what
+-- the préfet checks: published beside it as cible_legale / ecart_legal, with the same formula. Base: attributions prononcées in QPV,
 -- refusals included; per bailleur, per QPV, and in total.
 with
 
@@ -15,7 +16,7 @@ situations as (
 ),
 
 objectif as (
-    select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_Q234_QPV'
+    select cible, cible_legale from {{ ref('ref_objectifs') }} where code = 'OBJ_Q234_QPV'
 ),
 
 base as (
@@ -45,6 +46,8 @@ final as (
         {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
         objectif.cible,
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
+        objectif.cible_legale,
+        {{ ecart('objectif.cible_legale', 'comptes.numerateur', 'comptes.denominateur') }} as ecart_legal,
         {{ source_fichier_partage('situations.date_situation') }}          as source
     from comptes
     join situations on situations.annee = comptes.annee
