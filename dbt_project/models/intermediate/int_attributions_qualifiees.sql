@@ -113,6 +113,12 @@ final as (
         coalesce(dalo, false)                                                      as est_dalo,
         motif_priorite,
         coalesce(relogement_anru, false)                                           as est_anru,
+        -- an optional column: absent (null) = not such a relogement
+        coalesce(relogement_copro_degradee, false)                                 as est_relogement_copro,
+        -- CCH L441-1 (loi 2017-86 art. 70), CIA section 1.2: the households relogés by an urban
+        -- renewal operation (ANRU) or an opération de requalification des copropriétés dégradées
+        -- count in the 1st-quartile objective whatever their income
+        coalesce(relogement_anru, false) or coalesce(relogement_copro_degradee, false) as est_relogement_hors_revenu,
         coalesce(mutation, false)                                                  as est_mutation,
         bailleur_origine,
         case

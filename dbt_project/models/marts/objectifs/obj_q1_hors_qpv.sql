@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='annee') }}
 
 -- OBJ_Q1_HORS_QPV (indicators.md, section A): 25 % of the attributions hors QPV go to 1st-quartile
--- households or to households relogés ANRU (whatever their income). Base: baux signés (attributions
+-- households or to households relogés ANRU or by an opération de requalification des copropriétés
+-- dégradées (whatever their income; CCH L441-1, CIA section 1.2). Base: baux signés (attributions
 -- prononcées followed by a signed lease) hors QPV, mutations included, in or out of the flux base;
 -- per bailleur and in total.
 with
@@ -28,13 +29,14 @@ comptes as (
     select
         annee,
         case when grouping(bailleur) = 1 then 'TOTAL' else bailleur end      as bailleur,
-        -- an ANRU relogement qualifies whatever its income; an unknown quartile (income or
-        -- thresholds missing) does not
-        count(*) filter (where est_q1 or est_anru)                           as numerateur,
+        -- an ANRU or copropriété dégradée relogement qualifies whatever its income
+        -- (int_attributions_qualifiees); an unknown quartile (income or thresholds missing) does not
+        count(*) filter (where est_q1 or est_relogement_hors_revenu)         as numerateur,
         count(*)                                                             as denominateur,
-        -- the two parts of the numerator, as the CIA's table prints them
-        count(*) filter (where est_q1 and not est_anru)                      as dont_q1_hors_anru,
-        count(*) filter (where est_anru)                                     as dont_anru
+        -- the parts of the numerator, as the CIA's table prints them
+        count(*) filter (where est_q1 and not est_relogement_hors_revenu)    as dont_q1_hors_anru,
+        count(*) filter (where est_anru)                                     as dont_anru,
+        count(*) filter (where est_relogement_copro and not est_anru)        as dont_copro_degradee
     from base
     group by grouping sets ((annee, bailleur), (annee))
 ),
@@ -51,7 +53,8 @@ final as (
         {{ source_fichier_partage('situations.date_situation') }}          as source,
         -- not published: the detail of the numerator for the atlas's section-A table
         comptes.dont_q1_hors_anru,
-        comptes.dont_anru
+        comptes.dont_anru,
+        comptes.dont_copro_degradee
     from comptes
     join situations on situations.annee = comptes.annee
     left join objectif on true
