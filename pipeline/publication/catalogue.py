@@ -31,6 +31,7 @@ DIMENSIONS = frozenset({
     "type_demande", "decision", "dispositif", "instance", "projet", "etape", "mesure", "statistique",
     "statut_prioritaire", "porteur_mixite", "classe_fragilite", "maille", "accompagnement",
     "anciennete_label", "delai", "tranche_ressources", "composition", "indicateur", "label_bas_loyer",
+    "statut_qpv",
 })
 #: Dimensions at which the fine-geography disclosure rule applies (indicators.md, section F).
 DIMENSIONS_FINES = frozenset({"iris", "residence", "adresse"})

@@ -16,13 +16,21 @@ situations as (
     select annee, max(date_cal) as date_situation from attributions group by annee
 ),
 
+-- what the extract does not let the QPV rule see, said in the exports' metadata (raison)
+constats as (
+    select annee, string_agg(raison, ' ; ' order by raison) as raison
+    from {{ ref('int_qpv_constats') }}
+    group by annee
+),
+
 objectif as (
     select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_Q1_HORS_QPV'
 ),
 
 base as (
     select * from attributions
-    where est_bail_signe and not est_qpv
+    -- QPV as the law counts it (int_attributions_qualifiees: transition periods, QVA)
+    where est_bail_signe and not est_qpv_loi
 ),
 
 comptes as (
@@ -51,12 +59,14 @@ final as (
         objectif.cible,
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
         {{ source_fichier_partage('situations.date_situation') }}          as source,
+        constats.raison,
         -- not published: the detail of the numerator for the atlas's section-A table
         comptes.dont_q1_hors_anru,
         comptes.dont_anru,
         comptes.dont_copro_degradee
     from comptes
     join situations on situations.annee = comptes.annee
+    left join constats on constats.annee = comptes.annee
     left join objectif on true
 )
 

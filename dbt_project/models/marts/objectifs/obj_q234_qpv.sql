@@ -15,13 +15,21 @@ situations as (
     select annee, max(date_cal) as date_situation from attributions group by annee
 ),
 
+-- what the extract does not let the QPV rule see, said in the exports' metadata (raison)
+constats as (
+    select annee, string_agg(raison, ' ; ' order by raison) as raison
+    from {{ ref('int_qpv_constats') }}
+    group by annee
+),
+
 objectif as (
     select cible, cible_legale from {{ ref('ref_objectifs') }} where code = 'OBJ_Q234_QPV'
 ),
 
 base as (
     select * from attributions
-    where est_prononcee and est_qpv
+    -- QPV as the law counts it (int_attributions_qualifiees: transition periods, QVA)
+    where est_prononcee and est_qpv_loi
 ),
 
 comptes as (
@@ -48,9 +56,11 @@ final as (
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
         objectif.cible_legale,
         {{ ecart('objectif.cible_legale', 'comptes.numerateur', 'comptes.denominateur') }} as ecart_legal,
-        {{ source_fichier_partage('situations.date_situation') }}          as source
+        {{ source_fichier_partage('situations.date_situation') }}          as source,
+        constats.raison
     from comptes
     join situations on situations.annee = comptes.annee
+    left join constats on constats.annee = comptes.annee
     left join objectif on true
 )
 
