@@ -40,7 +40,7 @@ def atlas(tmp_path_factory) -> tuple[Path, Path, str]:
                                 figures=("numerateur", "denominateur", "valeur")).assign(cible=0.25, ecart=0),
         "obj_q234_qpv": mart(("bailleur", "qpv"), [("GDH", "QP1", 50, 80, 0.625), ("GDH", T, 50, 80, 0.625),
                                                     (T, "QP1", 50, 80, 0.625), (T, T, 50, 80, 0.625)]
-                             ).assign(cible=0.75, ecart=10),
+                             ).assign(cible=0.75, ecart=10, cible_legale=0.5, ecart_legal=0),
         # labels by priority motif: G_VIOLENCES (4) is masked, and its complement with it
         "ind_26": mart(("motif",), [("DALO", 40, 100, 40), ("G_VIOLENCES", 4, 100, 4), ("C_DEFAVORISE", 25, 100, 25),
                                     ("A_HANDICAP", 31, 100, 31), (T, 100, 100, 100)], source="SYPLO 2021"),

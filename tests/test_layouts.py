@@ -108,6 +108,34 @@ def test_attributions_without_qpv_column_do_not_match(tmp_path):
         read_extract(path, SourceSpec.load("attributions"))
 
 
+def test_attributions_copro_degradee_column_is_optional(tmp_path):
+    # CCH L441-1, CIA section 1.2: relogés of an opération de requalification des copropriétés
+    # dégradées count in the 1st-quartile objective; the column is optional (absent = not such a
+    # relogement), so an export without it still matches and reads it empty.
+    avec = write(tmp_path / "a" / "sne" / "attributions_2021-03.csv",
+                 table([{**ATTRIBUTION, "RELOGEMENT_COPRO_DEGRADEE": "O"}]))
+    result = read_extract(avec, SourceSpec.load("attributions"))
+    assert result.layout == "pivot" and bool(result.data.iloc[0]["RELOGEMENT_COPRO_DEGRADEE"]) is True
+    sans = write(tmp_path / "b" / "sne" / "attributions_2021-03.csv", table([ATTRIBUTION]))
+    result = read_extract(sans, SourceSpec.load("attributions"))
+    assert result.layout == "pivot" and result.data.iloc[0].isna()["RELOGEMENT_COPRO_DEGRADEE"]
+
+
+def test_every_layout_schema_is_the_raw_source_declared_to_dbt():
+    # one schema, declared in the layout TOML; dbt's _raw__sources.yml must say the same columns
+    import yaml
+
+    from pipeline.settings import DBT_PROJECT_DIR
+    types = {"str": "varchar", "int": "bigint", "float": "double", "date": "date", "bool": "boolean"}
+    sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "_raw__sources.yml").read_text("utf-8"))
+    raw = {t["name"]: {c["name"]: c["data_type"] for c in t.get("columns", [])}
+           for s in sources["sources"] if s["name"] == "raw" for t in s["tables"]}
+    spec = SourceSpec.load("attributions")
+    declared = {c.name: types[c.type] for c in spec.columns}
+    dbt = {k: v for k, v in raw["attributions"].items() if k not in ("ANNEE", "MOIS", "_LIGNE", "_FICHIER")}
+    assert dbt == declared
+
+
 SYPLO = {
     "NUM_UNIQUE": "0212110000001", "DATE_LABELLISATION": "2020-11-02", "MOTIF_PRIORITE": "G_VIOLENCES",
     "STATUT": "RELOGE", "DATE_STATUT": "2021-03-30", "BAILLEUR_RELOGEMENT": "HABELLIS",

@@ -31,6 +31,7 @@ DIMENSIONS = frozenset({
     "type_demande", "decision", "dispositif", "instance", "projet", "etape", "mesure", "statistique",
     "statut_prioritaire", "porteur_mixite", "classe_fragilite", "maille", "accompagnement",
     "anciennete_label", "delai", "tranche_ressources", "composition", "indicateur", "label_bas_loyer",
+    "statut_qpv",
 })
 #: Dimensions at which the fine-geography disclosure rule applies (indicators.md, section F).
 DIMENSIONS_FINES = frozenset({"iris", "residence", "adresse"})
@@ -66,7 +67,9 @@ _NOM = re.compile(r"^[a-z][a-z0-9_]*$")
 LONGUEUR_CODE_MAX = 31
 _CHAMPS = ("code", "libelle", "famille", "definition", "unite", "source", "modele", "dimensions",
            "granularite_fine", "motifs_sensibles", "saisie", "evolution", "section_atlas", "statut")
-_CHAMPS_FACULTATIFS = ("colonnes", "enquete_menages", "chiffre_cle")
+_CHAMPS_FACULTATIFS = ("colonnes", "enquete_menages", "chiffre_cle", "chiffres_supplementaires")
+#: Target columns: known without data, they do not make a year « renseigné ».
+CIBLES = ("cible", "cible_legale")
 RELATIONS = ("egal", "inclus")
 
 
@@ -99,6 +102,8 @@ class Indicateur:
     enquete_menages: bool = False
     #: The row and column the atlas gives as the indicator's key figure (the annex of the 28), or None.
     chiffre_cle: "ChiffreCle | None" = None
+    #: Figure columns published after the family's (e.g. the law's floor beside the CIA's target).
+    chiffres_supplementaires: tuple[str, ...] = ()
 
     @property
     def disponible(self) -> bool:
@@ -107,7 +112,7 @@ class Indicateur:
     @property
     def colonnes_chiffres(self) -> tuple[str, ...]:
         """The figure columns of the published table (those the disclosure rule empties)."""
-        return CHIFFRES_PAR_FAMILLE[self.famille]
+        return CHIFFRES_PAR_FAMILLE[self.famille] + self.chiffres_supplementaires
 
     @property
     def colonnes_publiees(self) -> tuple[str, ...]:
@@ -352,8 +357,15 @@ def _indicateur(chemin: Path, numero: int, entree: Any) -> Indicateur:
     if section is not None and (isinstance(section, bool) or not isinstance(section, int)
                                 or section not in SECTIONS_ATLAS):
         raise erreur("section_atlas", "null ou un numéro de section de l'atlas de 1 à 10")
+    supplementaires = entree.get("chiffres_supplementaires") or []
+    if (not isinstance(supplementaires, list) or len(set(supplementaires)) != len(supplementaires)
+            or not all(isinstance(c, str) and _NOM.match(c) for c in supplementaires)
+            or set(supplementaires) & (set(CHIFFRES_PAR_FAMILLE[famille]) | set(dimensions) | {"annee", "secret"})):
+        raise erreur("chiffres_supplementaires", f"une liste de noms de colonnes du mart, sans doublon, autres que "
+                                                 f"les chiffres de la famille ({', '.join(CHIFFRES_PAR_FAMILLE[famille])}) "
+                                                 f"et les dimensions")
     colonnes = entree.get("colonnes") or {}
-    publiables = set(CHIFFRES_PAR_FAMILLE[famille]) | set(dimensions) | {"annee"}
+    publiables = set(CHIFFRES_PAR_FAMILLE[famille]) | set(supplementaires) | set(dimensions) | {"annee"}
     if (not isinstance(colonnes, dict)
             or not all(isinstance(k, str) and isinstance(v, str) and k in publiables for k, v in colonnes.items())):
         raise erreur("colonnes", f"un dictionnaire colonne publiée → colonne du mart, les colonnes publiées "
@@ -379,4 +391,5 @@ def _indicateur(chemin: Path, numero: int, entree: Any) -> Indicateur:
         granularite_fine=granularite_fine, motifs_sensibles=motifs_sensibles, saisie=saisie,
         evolution=evolution, section_atlas=section, statut=choix("statut", STATUTS), colonnes=dict(colonnes),
         enquete_menages=enquete_menages, chiffre_cle=chiffre_cle,
+        chiffres_supplementaires=tuple(supplementaires),
     )

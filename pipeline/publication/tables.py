@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.publication.audit import RapportAudit
-from pipeline.publication.catalogue import Catalogue, Indicateur
+from pipeline.publication.catalogue import CIBLES, Catalogue, Indicateur
 from pipeline.publication.secret import COLONNES_DE_LA_REGLE, TOTAL, Resultat, appliquer_regle
 from pipeline.warehouse import columns_of, tables_of_schema
 
@@ -221,7 +221,7 @@ def lire_tables(conn: duckdb.DuckDBPyConnection, catalogue: Catalogue, annee: in
             non_renseigne(f"aucune ligne pour {annee} dans marts.{indicateur.modele}")
             continue
         # the target of an objective is known without data: it does not make the year renseigné
-        mesures = [c for c in indicateur.colonnes_chiffres if c != "cible"]
+        mesures = [c for c in indicateur.colonnes_chiffres if c not in CIBLES]
         if not frame.loc[frame["annee"].eq(annee), mesures].notna().any(axis=None):
             non_renseigne("; ".join(remarques) or f"aucune valeur calculée pour {annee} dans marts.{indicateur.modele}")
             continue

@@ -167,7 +167,7 @@ class Atlas:
             ("Refus", "ind_03", dict(bailleur=TOTAL, reservataire=TOTAL, mesure="refus"), fr_entier),
             ("Mutations (baux signés)", "ind_23", dict(bailleur=TOTAL), fr_entier),
             ("Ménages prioritaires en attente au 31 décembre", "ind_14", dict(mesure="stock_31_decembre"), fr_entier),
-            ("Sorties d'hébergement relogées", "ind_18", dict(bailleur=TOTAL), fr_entier),
+            ("Sorties d'hébergement relogées (SYPLO)", "ind_18", dict(bailleur=TOTAL, mesure="SYPLO"), fr_entier),
         ]
         rangs = []
         for libelle, code, filtre, fmt in lignes:
@@ -449,12 +449,17 @@ class Atlas:
         md.append(self.tableau("ind_08", "typologie", [("numerateur", "Attributions", fr_entier), ("valeur", "Part", fr_pct)],
                                "Attributions prononcées par typologie", "Typologie", reservataire=TOTAL))
         md.append(self.titre_indicateur("ind_09"))
-        md.append(self.evolution("ind_09", {"Q1 hors QPV": dict(qpv="HORS_QPV", quartile="Q1"),
-                                            "Q1 en QPV (ensemble)": dict(qpv=TOTAL, quartile="Q1")},
+        md.append(self.evolution("ind_09", {"Q1 hors QPV": dict(qpv="HORS_QPV", quartile="Q1", mesure="attributions_prononcees"),
+                                            "Q1 hors QPV, baux signés (base de l'objectif)":
+                                                dict(qpv="HORS_QPV", quartile="Q1", mesure="baux_signes"),
+                                            "Q1 en QPV (ensemble)": dict(qpv=TOTAL, quartile="Q1", mesure="attributions_prononcees")},
                                  "evolution_ind_09", "part du 1er quartile", "Part du 1er quartile dans les attributions",
                                  format_y=lambda v: fr_pct(v, 0)))
-        md.append(self.tableau("ind_09", "quartile", [("valeur", "Hors QPV", fr_pct)], "Attributions hors QPV par quartile",
-                               "Quartile", qpv="HORS_QPV", ordre=ORDRE_QUARTILES))
+        md.append(self.tableau("ind_09", "quartile", [("valeur", "Hors QPV", fr_pct)], "Attributions prononcées hors QPV par quartile",
+                               "Quartile", qpv="HORS_QPV", mesure="attributions_prononcees", ordre=ORDRE_QUARTILES))
+        md.append(self.tableau("ind_09", "quartile", [("valeur", "Hors QPV", fr_pct)],
+                               "Baux signés hors QPV par quartile (la base de l'objectif du 1er quartile)",
+                               "Quartile", qpv="HORS_QPV", mesure="baux_signes", ordre=ORDRE_QUARTILES))
         md.append(self.titre_indicateur("ind_19"))
         md.append(self.tableau("ind_19", "qpv", [("valeur", "Baux signés", fr_entier)],
                                "Baux signés aux ménages du 1er quartile", "Zone", bailleur=TOTAL))
@@ -504,7 +509,10 @@ class Atlas:
             md.append(self.evolution(code, {libelle: filtre}, f"evolution_{code}", "taux", f"{libelle} : évolution",
                                      format_y=lambda v: fr_pct(v, 0), cibles=cibles))
             if code == "obj_prio_resa":
-                md.append(self.tableau(code, "reservataire", colonnes, "Par réservataire", "Réservataire", bailleur=TOTAL))
+                dalo = [("dont_dalo", "dont DALO", fr_entier), ("part_dalo", "Part DALO", fr_pct)]
+                md.append(self.tableau(code, "reservataire", colonnes + dalo,
+                                       "Par réservataire ; le total est jugé sur la somme des cibles de ses parties, "
+                                       "son écart est la somme de leurs écarts", "Réservataire", bailleur=TOTAL))
                 md.append(self.tableau(code, "bailleur", colonnes, "Par bailleur, sur ses logements non réservés",
                                        "Bailleur", reservataire="NON_RESERVE"))
             elif code == "obj_q234_qpv":
@@ -542,10 +550,15 @@ class Atlas:
         md.append(self.tableau("ind_11", "reservataire", [("valeur", "Attributions", fr_entier)],
                                "Attributions aux publics prioritaires par réservataire", "Réservataire"))
         md.append(self.titre_indicateur("ind_18"))
-        md.append(self.evolution("ind_18", {"Sorties d'hébergement": dict(bailleur=TOTAL)}, "evolution_ind_18", "ménages",
+        md.append(self.evolution("ind_18", {"Sorties d'hébergement (SYPLO)": dict(bailleur=TOTAL, mesure="SYPLO"),
+                                            "Baux signés à des sortants d'hébergement (attributions)":
+                                                dict(bailleur=TOTAL, mesure="ATTRIBUTIONS")}, "evolution_ind_18", "ménages",
                                  "Sorties d'une structure d'hébergement vers le parc social"))
         md.append(self.tableau("ind_18", "bailleur", [("valeur", "Ménages", fr_entier)],
-                               "Sorties d'hébergement relogées par bailleur", "Bailleur"))
+                               "Sorties d'hébergement relogées par bailleur (SYPLO)", "Bailleur", mesure="SYPLO"))
+        md.append(self.tableau("ind_18", "bailleur", [("valeur", "Baux signés", fr_entier)],
+                               "Baux signés à des ménages sortant d'hébergement par bailleur (extrait des attributions)",
+                               "Bailleur", mesure="ATTRIBUTIONS"))
         md.append(self.titre_indicateur("ind_12"))
         md.append(self.evolution("ind_12", {self.nom("mesure", m): dict(bailleur=TOTAL, qpv=TOTAL, mesure=m)
                                             for m in ("depassement", "depassement_120")},
@@ -581,7 +594,8 @@ class Atlas:
                                    mesure=["MENAGES_SOUS_40_PLUS", "EMMENAGES_RECENTS_SOUS_40_PLUS", "MAJEURS_CHOMAGE",
                                            "FAMILLES_MONOPARENTALES", "MENAGES_APL"]))
             md.append(self.tableau("ind_09", "quartile", [("numerateur", "Attributions", fr_entier), ("valeur", "Part", fr_pct)],
-                                   "Attributions du quartier par quartile", "Quartile", qpv=code, ordre=ORDRE_QUARTILES))
+                                   "Attributions du quartier par quartile", "Quartile", qpv=code,
+                                   mesure="attributions_prononcees", ordre=ORDRE_QUARTILES))
             refus = self.d.lignes("ind_28", qpv=code)
             if not refus.empty:
                 md.append(self.tableau("ind_28", "motif", [("valeur", "Refus", fr_entier)], "Refus par motif dans le quartier",

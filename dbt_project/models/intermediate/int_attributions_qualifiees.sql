@@ -16,6 +16,10 @@ seuils as (
     {{ seuils_quartiles_utilisables() }}
 ),
 
+quartiers as (
+    select * from {{ ref('ref_qpv') }}
+),
+
 decisions as (
     select
         *,
@@ -61,7 +65,24 @@ qualifiees as (
         end                                                                        as raison_quartile,
         logements.logement_id is not null                                          as logement_rpls_trouve,
         logements.code_qpv                                                         as qpv_rpls,
-        logements.est_qpv                                                          as est_qpv_rpls
+        logements.est_qpv                                                          as est_qpv_rpls,
+        -- The quarter of QPV_LOGEMENT at the date of the CALEOL (ref_qpv, the one list): a QPV in
+        -- force; a quarter the law still assimilates to a QPV after it left the list (transition
+        -- periods, e.g. the renewal of the list by the decree 2023-1314, the text in ref_qpv.source);
+        -- a quartier de veille active (not a QPV, reported apart); a code out of the list at that
+        -- date; or a code the referential does not know (counted as QPV on the extract's word, and
+        -- reported).
+        case
+            when classement.code_qpv is null then 'HORS_QPV'
+            when quartiers.code_qpv is null then 'QPV_HORS_REFERENTIEL'
+            when quartiers.nature = 'QPV' and classement.date_cal >= quartiers.date_debut
+                and (quartiers.date_fin is null or classement.date_cal <= quartiers.date_fin) then 'QPV'
+            when classement.date_cal >= quartiers.date_debut
+                and classement.date_cal <= quartiers.assimile_qpv_jusqu_au then 'QPV_ASSIMILE'
+            when quartiers.nature = 'QVA' and classement.date_cal >= quartiers.date_debut
+                and (quartiers.date_fin is null or classement.date_cal <= quartiers.date_fin) then 'QVA'
+            else 'HORS_LISTE'
+        end                                                                        as statut_qpv
     from classement
     left join seuils
         on seuils.annee = classement.annee_cal
@@ -69,6 +90,8 @@ qualifiees as (
     left join logements
         on logements.annee = classement.annee_cal
         and logements.logement_id = classement.logement_id
+    left join quartiers
+        on quartiers.code_qpv = classement.code_qpv
 ),
 
 final as (
@@ -106,6 +129,12 @@ final as (
         -- the QPV is the extract's (QPV_LOGEMENT); RPLS only raises a warning when it disagrees
         code_qpv is not null                                                       as est_qpv,
         code_qpv,
+        statut_qpv,
+        -- QPV as the law counts it for the two quartile objectives (CCH L441-1): a QPV in force, a
+        -- quarter it assimilates during a transition period, or a code unknown to the referential
+        -- (the extract's word); not a QVA nor a quarter out of the list at the date of the CALEOL
+        statut_qpv in ('QPV', 'QPV_ASSIMILE', 'QPV_HORS_REFERENTIEL')              as est_qpv_loi,
+        statut_qpv = 'QVA'                                                         as est_qva,
         qpv_rpls,
         -- null when the dwelling is not in that year's RPLS; a layout that gives only the QPV flag
         -- (the regional files, ≤ 2020) is compared on in / out of QPV
@@ -121,6 +150,12 @@ final as (
         coalesce(dalo, false)                                                      as est_dalo,
         motif_priorite,
         coalesce(relogement_anru, false)                                           as est_anru,
+        -- an optional column: absent (null) = not such a relogement
+        coalesce(relogement_copro_degradee, false)                                 as est_relogement_copro,
+        -- CCH L441-1 (loi 2017-86 art. 70), CIA section 1.2: the households relogés by an urban
+        -- renewal operation (ANRU) or an opération de requalification des copropriétés dégradées
+        -- count in the 1st-quartile objective whatever their income
+        coalesce(relogement_anru, false) or coalesce(relogement_copro_degradee, false) as est_relogement_hors_revenu,
         coalesce(mutation, false)                                                  as est_mutation,
         bailleur_origine,
         case

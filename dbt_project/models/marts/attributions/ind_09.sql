@@ -1,7 +1,10 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='annee') }}
 
 -- Indicator 9, « Évolution des attributions pour chacun des quartiles » (indicators.md, section B):
--- attributions prononcées of the year by quartile of resources per UC of the household (thresholds
+-- on two bases, named by `mesure` — attributions_prononcees (the CIA's indicator 9) and baux_signes
+-- (the base of the objective OBJ_Q1_HORS_QPV: attributions followed by a signed lease), so that the
+-- hors-QPV 1st-quartile share is published on both and never read against the wrong one —
+-- the attributions of the year by quartile of resources per UC of the household (thresholds
 -- of the year of the CALEOL, strict inequality: int_attributions_qualifiees) in each QPV and hors
 -- QPV. qpv = the QPV code (QPV_LOGEMENT), HORS_QPV, or TOTAL; quartile = Q1…Q4, INCONNU (income
 -- unknown), or TOTAL. valeur = share of the quartile among the attributions of the same qpv member
@@ -10,13 +13,18 @@
 -- previous year's figures.
 with
 
-toutes_attributions as (
+qualifiees as (
     select
         *,
         coalesce(code_qpv, 'HORS_QPV')                                              as membre_qpv,
         {{ libelle_quartile('quartile') }}                                          as membre_quartile
     from {{ ref('int_attributions_qualifiees') }}
-    where est_prononcee
+),
+
+toutes_attributions as (
+    select 'attributions_prononcees' as mesure, * from qualifiees where est_prononcee
+    union all by name
+    select 'baux_signes' as mesure, * from qualifiees where est_bail_signe
 ),
 
 attributions as (
@@ -29,8 +37,9 @@ situations as (
 ),
 
 grille as (
-    select situations.annee, qpvs.qpv, quartiles.quartile
+    select situations.annee, mesures.mesure, qpvs.qpv, quartiles.quartile
     from situations
+    cross join (values ('attributions_prononcees'), ('baux_signes')) as mesures (mesure)
     cross join (select distinct membre_qpv as qpv from toutes_attributions) as qpvs
     cross join (
         select quartile from (values ('Q1'), ('Q2'), ('Q3'), ('Q4')) as q1_q4 (quartile)
@@ -40,26 +49,28 @@ grille as (
 ),
 
 cellules as (
-    select grille.annee, grille.qpv, grille.quartile, count(attributions.annee) as nombre
+    select grille.annee, grille.mesure, grille.qpv, grille.quartile, count(attributions.annee) as nombre
     from grille
     left join attributions
         on attributions.annee = grille.annee
+        and attributions.mesure = grille.mesure
         and attributions.membre_qpv = grille.qpv
         and attributions.membre_quartile = grille.quartile
-    group by grille.annee, grille.qpv, grille.quartile
+    group by grille.annee, grille.mesure, grille.qpv, grille.quartile
 ),
 
 comptes as (
     select
         annee,
+        mesure,
         case when grouping(qpv) = 1 then 'TOTAL' else qpv end                       as qpv,
         case when grouping(quartile) = 1 then 'TOTAL' else quartile end             as quartile,
         cast(sum(nombre) as bigint)                                                 as numerateur
     from cellules
-    group by grouping sets ((annee, qpv, quartile), (annee, qpv), (annee, quartile), (annee))
+    group by grouping sets ((annee, mesure, qpv, quartile), (annee, mesure, qpv), (annee, mesure, quartile), (annee, mesure))
 ),
 
--- the base of a share: every quartile of the same qpv member
+-- the base of a share: every quartile of the same qpv member, on the same base
 taux as (
     select
         comptes.*,
@@ -68,17 +79,19 @@ taux as (
     from comptes
     join comptes as tous_quartiles
         on tous_quartiles.annee = comptes.annee
+        and tous_quartiles.mesure = comptes.mesure
         and tous_quartiles.qpv = comptes.qpv
         and tous_quartiles.quartile = 'TOTAL'
 ),
 
 evolution as (
-    {{ avec_annee_precedente('taux', ['qpv', 'quartile']) }}
+    {{ avec_annee_precedente('taux', ['mesure', 'qpv', 'quartile']) }}
 ),
 
 final as (
     select
         evolution.annee,
+        evolution.mesure,
         evolution.qpv,
         evolution.quartile,
         evolution.numerateur,

@@ -2,7 +2,8 @@
 
 -- Indicator 28, « Suivi et analyse des motifs de refus » (indicators.md, section B): refusals of the
 -- attributions prononcées of the year by motif (MOTIF_REFUS; SANS_REPONSE for an offer left without
--- an answer past the legal delay; INCONNU for a REFUS without motif) × QPV / HORS_QPV × quartile of
+-- an answer past the legal delay; INCONNU for a REFUS without motif) × QPV (each QPV code, from
+-- QPV_LOGEMENT) / HORS_QPV — « en QPV » as a whole is TOTAL − HORS_QPV, the catalogue's convention — × quartile of
 -- the household (Q1…Q4, INCONNU) × porteur de mixité (PORTEUR_MIXITE / NON_PORTEUR_MIXITE /
 -- INCONNU), every combination of TOTALs; denominateur = all the refusals of the year.
 with
@@ -20,7 +21,7 @@ refus as (
     select
         annee,
         coalesce(motif_refus, 'INCONNU')                                            as motif,
-        {{ qpv_en_hors('est_qpv') }}                                                as qpv,
+        coalesce(code_qpv, 'HORS_QPV')                                              as qpv,
         {{ libelle_quartile('quartile') }}                                          as quartile,
         case
             when porteur_mixite then 'PORTEUR_MIXITE'

@@ -28,7 +28,9 @@ comptes as (
         annee,
         case when grouping(bailleur) = 1 then 'TOTAL' else bailleur end      as bailleur,
         count(*) filter (where est_prioritaire)                              as numerateur,
-        count(*)                                                             as denominateur
+        count(*)                                                             as denominateur,
+        -- the DALO households apart, inside the numerator (CCH L441-2-3)
+        count(*) filter (where est_prioritaire and est_dalo)                 as dont_dalo
     from base
     group by grouping sets ((annee, bailleur), (annee))
 ),
@@ -42,6 +44,8 @@ final as (
         {{ taux('comptes.numerateur', 'comptes.denominateur') }}             as valeur,
         objectif.cible,
         {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} as ecart,
+        comptes.dont_dalo,
+        {{ taux('comptes.dont_dalo', 'comptes.denominateur') }}              as part_dalo,
         {{ source_fichier_partage('situations.date_situation') }}          as source
     from comptes
     join situations on situations.annee = comptes.annee

@@ -33,6 +33,7 @@ final as (
         "MUTATION"                                        as mutation,
         "BAILLEUR_ORIGINE"                                as bailleur_origine,
         "RELOGEMENT_ANRU"                                 as relogement_anru,
+        "RELOGEMENT_COPRO_DEGRADEE"                       as relogement_copro_degradee,
         "HORS_FLUX"                                       as hors_flux,
         cast("NB_PERSONNES" as integer)                   as nb_personnes,
         cast("NB_ENFANTS_MOINS_14" as integer)            as nb_enfants_moins_14,
