@@ -124,6 +124,8 @@ class Lot:
     index: tuple[str, ...] = ()
     #: a ``volume`` lot of a monthly source compares the same months of the two years
     par_mois: bool = False
+    #: a ``totaux`` lot: the indicators whose TOTAL row is not the sum of its rows, with the reason
+    non_additifs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def load_suite(name: str, folder: Path = EXPECTATIONS_DIR) -> Suite:
                                  f"déclarez-la dans un lot « requete » (count(*) − count(distinct …)).")
         lots.append(Lot(nom=lot.get("nom", f"lot{numero}"), mode=mode, expectations=tuple(lot["expectations"]),
                         table=lot.get("table"), sql=lot.get("sql"), index=tuple(lot.get("index", ())),
-                        par_mois=bool(lot.get("par_mois", False))))
+                        par_mois=bool(lot.get("par_mois", False)), non_additifs=dict(lot.get("non_additifs", {}))))
     return Suite(name=definition["name"], tables=tuple(definition.get("tables", ())), lots=tuple(lots),
                  famille=definition.get("famille"), description=definition.get("meta", {}).get("description", ""))
 
@@ -245,23 +247,31 @@ def requete_indicateurs(conn: duckdb.DuckDBPyConnection, famille: str, annee: in
         ligne = "concat_ws(' / ', " + ", ".join(f'cast("{d}" as varchar)' for d in dims) + ")" if dims else "'—'"
         num = "numerateur" if "numerateur" in colonnes else "null"
         den = "denominateur" if "denominateur" in colonnes else "null"
-        part = "valeur" if indicateur.unite == "part" and "valeur" in colonnes else "null"
+        est_part = indicateur.unite == "part"
+        part = "valeur" if est_part and "valeur" in colonnes else "null"
+        # numerator ≤ denominator holds for a share; a ratio (demands per attribution) may exceed 1
         parties.append(f"select '{indicateur.code}' as indicateur, {ligne} as ligne, cast({num} as double) as numerateur, "
-                       f"cast({den} as double) as denominateur, cast({part} as double) as part "
-                       f"from marts.{indicateur.modele} where annee = $annee")
+                       f"cast({den} as double) as denominateur, cast({num if est_part else 'null'} as double) "
+                       f"as numerateur_part, cast({den if est_part else 'null'} as double) as denominateur_part, "
+                       f"cast({part} as double) as part from marts.{indicateur.modele} where annee = $annee")
     if not parties:
-        return pd.DataFrame(columns=["indicateur", "ligne", "numerateur", "denominateur", "part"])
+        return pd.DataFrame(columns=["indicateur", "ligne", "numerateur", "denominateur", "numerateur_part",
+                                     "denominateur_part", "part"])
     return conn.execute(" union all ".join(parties), {"annee": annee}).df()
 
 
-def requete_totaux(conn: duckdb.DuckDBPyConnection, famille: str, annee: int) -> pd.DataFrame:
-    """For every mart of ``famille`` and each of its dimensions: the TOTAL row's numerator and
-    denominator beside the sum of the rows it totals (the other dimensions fixed), computed in DuckDB:
-    ``indicateur``, ``ligne``, ``ecart_numerateur``, ``ecart_denominateur``."""
+def requete_totaux(conn: duckdb.DuckDBPyConnection, famille: str, annee: int,
+                   non_additifs: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """For every mart of ``famille`` (but ``non_additifs``) and each of its dimensions: the TOTAL row's
+    numerator beside the sum of the rows it totals (the other dimensions fixed), computed in DuckDB:
+    ``indicateur``, ``ligne``, ``ecart_numerateur`` (``ecart_denominateur`` is null: the denominator
+    of a share is the base of its group, the same on every row, not a sum of parts)."""
     parties = []
     for indicateur, colonnes in _marts_de_la_famille(conn, famille):
+        if indicateur.code in non_additifs:
+            continue
         dims = [d for d in indicateur.dimensions if d in colonnes]
-        mesures = [m for m in ("numerateur", "denominateur") if m in colonnes]
+        mesures = [m for m in ("numerateur",) if m in colonnes]
         if not dims or not mesures:
             continue
         for dim in dims:
@@ -309,7 +319,8 @@ def lots_de_donnees(conn: duckdb.DuckDBPyConnection, suite: Suite, lot: Lot, ann
         return table, ["annee_precedente"], iter([requete_volume(conn, table, annee, par_mois=lot.par_mois)])
     if lot.mode == "indicateurs":
         return f"marts ({suite.famille})", ["indicateur", "ligne"], iter([requete_indicateurs(conn, suite.famille, annee)])
-    return f"marts ({suite.famille})", ["indicateur", "ligne"], iter([requete_totaux(conn, suite.famille, annee)])
+    return f"marts ({suite.famille})", ["indicateur", "ligne"], iter([requete_totaux(
+        conn, suite.famille, annee, frozenset(lot.non_additifs))])
 
 
 def _resoudre(kwargs: dict, conn: duckdb.DuckDBPyConnection, annee: int) -> dict:
