@@ -239,3 +239,19 @@ def test_family_suites_guard_the_catalogue_marts_and_read_only_the_columns_they_
     assert "loyer_m2" in suite_columns("stg_rpls__logements") and "logement_id" in suite_columns("stg_rpls__logements")
     outcome = validate(logements(2021, 2, surface_habitable=500.0), "stg_rpls__logements")
     assert [o.column for o in outcome.failures] == ["surface_habitable"]
+
+
+def test_the_atlas_annex_shows_a_warning_with_its_table_and_rows():
+    from types import SimpleNamespace
+
+    from pipeline.reports.sections import Atlas
+
+    controles = {"reussis": 40, "en_echec": 0, "avertissements": 1, "data_docs": "qualite/data_docs/index.html",
+                 "non_reussis": [{"controle": "gx_stg_rpls__logements_avertissements", "gravite": "avertissement",
+                                  "table": "staging.stg_rpls__logements", "attente": "expect_column_values_to_be_between(loyer_m2)",
+                                  "lignes_en_erreur": 3, "exemples": ["rpls_2021.csv ligne 2 (loyer_m2=45.0)"]}]}
+    annexe = Atlas.qualite(SimpleNamespace(d=SimpleNamespace(metadonnees={"qualite": {"controles": controles}}),
+                                           annee=2021))
+    assert "gx_stg_rpls__logements_avertissements" in annexe and "avertissement" in annexe
+    assert "3 ligne(s) — rpls_2021.csv ligne 2 (loyer_m2=45.0)" in annexe
+    assert "qualite/data_docs/index.html" in annexe

@@ -699,6 +699,10 @@ class Atlas:
                 md.append(table_markdown(pd.DataFrame([{"Contrôle": n["controle"], "Table": n["table"], "Gravité": n["gravite"],
                                                         "Détail": detail_controle(n)}
                                                        for n in non_reussis]), "llll", "Contrôles non réussis"))
+            if controles.get("data_docs"):
+                md.append(f"Le détail de chaque contrôle (GX Data Docs) est publié avec les indicateurs : "
+                          f"`{controles['data_docs']}` ; la documentation des tables (dbt docs) : "
+                          f"`{controles.get('dbt_docs', '—')}`.\n\n")
         ingestion = qualite.get("ingestion", [])
         if ingestion:
             md.append(table_markdown(pd.DataFrame([{
