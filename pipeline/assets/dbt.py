@@ -127,7 +127,16 @@ def generate_docs(dbt_executable: Path, project_dir: Path, target: Path) -> Path
         [str(dbt_executable), "docs", "generate", "--no-compile", "--project-dir", str(project_dir),
          "--profiles-dir", str(project_dir), "--target-path", str(target), "--quiet"],
         capture_output=True, text=True)
-    return target if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    if not (target / "manifest.json").exists():
+        # without compilation dbt writes no manifest: the docs take the one of the run's last dbt
+        # invocation (the dbt_marts build, its own target folder beside this one)
+        manifests = sorted(target.parent.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        if not manifests:
+            return None
+        shutil.copy2(manifests[-1], target / "manifest.json")
+    return target
 
 
 def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
