@@ -6,8 +6,8 @@ pandas, and the expectations validated on what it reads. Three ways, so that no 
 national-size table in memory (docs/qualite.md):
 
 - ``lignes``: the rows of one year of a table, only the columns the expectations read (plus the
-  columns naming a row: file and line of the extract), fetched from DuckDB in batches of
-  :data:`BATCH_ROWS` rows, each batch validated on its own and the counts summed. Whatever needs
+  columns naming a row: file and line of the extract), streamed from DuckDB as Arrow record batches
+  of :data:`BATCH_ROWS` rows, each batch validated on its own and the counts summed. Whatever needs
   every row at once (uniqueness, shares, volumes) is not declared here but in a ``requete`` lot.
 - ``requete``: an SQL query, ``$annee`` the year validated, that aggregates in DuckDB first (a few
   rows: a share, a volume, the rows of an anomaly); GX validates its result.
@@ -208,18 +208,17 @@ def lire_lignes(conn: duckdb.DuckDBPyConnection, table: str, colonnes: list[str]
     """The rows of ``annee`` in ``table`` (only ``colonnes``), in batches of about ``batch_rows`` rows;
     one empty frame when the year has no row (so that a row-count expectation says it is empty)."""
     liste = ", ".join(f'"{c}"' for c in colonnes)
-    # a cursor of its own: it streams while the caller's connection keeps answering other queries
-    curseur = conn.cursor().execute(f"select {liste} from {table} where annee = $annee", {"annee": annee})
-    vecteurs = max(1, batch_rows // 2048)  # DuckDB hands out vectors of 2 048 rows
+    # streamed as Arrow record batches (a cursor of its own: the caller's connection keeps answering
+    # other queries); each batch becomes a pandas frame only when validated, then is dropped
+    relation = conn.cursor().sql(f"select {liste} from {table} where annee = $annee", params={"annee": annee})
     premier = True
-    while True:
-        lot = curseur.fetch_df_chunk(vecteurs)
-        if lot is None or lot.empty:
-            if premier:
-                yield pd.DataFrame(columns=colonnes) if lot is None or not len(lot.columns) else lot
-            return
+    for lot in relation.to_arrow_reader(batch_rows):
+        if lot.num_rows == 0:
+            continue
         premier = False
-        yield lot
+        yield lot.to_pandas()
+    if premier:
+        yield pd.DataFrame(columns=colonnes)
 
 
 def requete_volume(conn: duckdb.DuckDBPyConnection, table: str, annee: int, par_mois: bool = False) -> pd.DataFrame:
