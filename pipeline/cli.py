@@ -92,7 +92,10 @@ def failure_message(message: str) -> str:
 
 
 def _report_failure(result, log: Path) -> None:
-    """The failing steps and checks of a run, in plain words."""
+    """The failing steps and checks of a run, in plain words: for a Great Expectations check, each
+    expectation that failed, its table, year and rows."""
+    from pipeline.assets.quality import NON_REUSSIES
+
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
@@ -101,6 +104,14 @@ def _report_failure(result, log: Path) -> None:
             data = event.event_specific_data
             if not data.passed:
                 console.print(f"  • contrôle {data.check_name} en échec sur {data.asset_key.to_user_string()}")
+                detail = data.metadata.get(NON_REUSSIES)
+                for attente in (detail.value if detail is not None else None) or []:
+                    # which expectation, which table and year, how many rows, which ones
+                    lignes = (f"{attente['lignes_en_erreur']} ligne(s)" if attente.get("lignes_en_erreur")
+                              else f"observé {attente.get('observe')}")
+                    exemples = "; ".join(attente.get("exemples") or [])
+                    console.print(f"      {attente['attente']} sur {attente['table']} {attente.get('annee') or ''} : "
+                                  f"{lignes}{f' ({exemples})' if exemples else ''} — {attente.get('pourquoi', '')}")
     console.print(f"  Détail : {log}, ou make ui puis le run {result.run_id}.")
 
 
@@ -156,6 +167,7 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
 
     from pipeline.assets.atlas import atlas_path
     from pipeline.assets.publication import ATLAS_KEY
+    from pipeline.assets.quality import enregistrer_resultats
     from pipeline.definitions import ANNUAL_JOB, HISTORY_JOB, MONTHLY_JOB, build_definitions
     from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year, range_tags
 
@@ -205,6 +217,7 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
         result = job.execute_in_process(instance=instance, raise_on_error=False,
                                         run_config=run_config(verbose, interne), **partition)
     elapsed = time.perf_counter() - started
+    enregistrer_resultats(settings.warehouse, settings.var_dir / "qualite")
     if result.success:
         chemin = atlas_path(settings, first, interne)
         publie = ("" if not atlas else f"atlas {chemin} et " if first == last else
@@ -215,6 +228,12 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
         mention = " — DIFFUSION INTERNE (secret statistique levé)" if interne else ""
         console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : {publie}indicateurs dans "
                       f"{dossier}/{mention}")
+        avertis = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                   and not e.event_specific_data.passed]
+        if avertis:
+            console.print(f"[yellow]{len(avertis)} contrôle(s) en avertissement[/yellow] (publié quand même) : "
+                          + ", ".join(sorted({a.check_name for a in avertis})))
+        console.print(f"Contrôles qualité : {dossier}/qualite/data_docs/index.html")
         for ligne in objectifs_non_renseignes(result):
             console.print(f"  • objectif {ligne}", soft_wrap=True)
         return True

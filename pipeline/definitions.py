@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.assets.dbt import build_dbt_assets, manifest_path
 from pipeline.assets.publication import build_publication_assets
 from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
-from pipeline.assets.quality import gx_checks
+from pipeline.assets.quality import build_gx_checks
 from pipeline.partitions import annual_partitions, monthly_partitions
 from pipeline.sensors import data_raw_sensor
 from pipeline.resources import ObservatoireResource
@@ -66,7 +66,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, *publication_assets],
-        asset_checks=[*gx_checks, *publication_checks],
+        asset_checks=[*build_gx_checks({k for a in dbt_defs for k in a.keys}), *publication_checks],
         jobs=[annual_job, monthly_job, history_job],
         schedules=[annual_schedule(annual_job)],
         sensors=[data_raw_sensor(annual_job, monthly_job, settings.data_dir)],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.assets.quality import gx_checks
 from pipeline.definitions import ANNUAL_JOB, build_definitions
 from pipeline.settings import WRITER_POOL
 
@@ -29,8 +28,12 @@ def test_gx_check_is_blocking_and_writers_share_one_pool(home):
     defs = build_definitions(home)
     check_key = dg.AssetCheckKey(dg.AssetKey(["stg_rpls__logements"]), "gx_stg_rpls__logements")
     assert check_key in defs.resolve_asset_graph().asset_check_keys
-    specs = [spec for checks in gx_checks for spec in checks.check_specs]
-    assert [s.key for s in specs] == [check_key] and all(s.blocking for s in specs)
+    specs = {spec.key: spec for checks in defs.asset_checks for spec in checks.check_specs}
+    assert specs[check_key].blocking
+    warning = dg.AssetCheckKey(dg.AssetKey(["stg_rpls__logements"]), "gx_stg_rpls__logements_avertissements")
+    assert not specs[warning].blocking
+    # a suite per staging source and per published family, each with its two checks
+    assert len([k for k in specs if k.name.startswith("gx_")]) == 2 * 14
     pools = {a.node_def.name: a.node_def.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
     assert pools["raw__rpls"] == pools["raw__geo_communes"] == pools["dbt_staging"] == pools["dbt_marts"] == WRITER_POOL
     assert pools["atlas_parc_social"] is None and pools["indicateurs_publies"] is None  # readers take no writer slot

@@ -183,6 +183,31 @@ def test_failed_quality_gate_publishes_nothing_and_keeps_the_previous_atlas(demo
         assert conn.execute("select sum(logements) from marts.parc_par_commune where annee = 2021").fetchone()[0] == 27008
 
 
+def test_a_truncated_extract_fails_the_run_naming_the_check_the_table_and_the_drop(demo_run, tmp_path):
+    """A RPLS of 2021 cut to 40 % of its rows: the volume expectation (−50 % or worse) blocks, the
+    summary names the check, the table, the year and the drop; the attributions' dwellings missing from
+    that RPLS are a warning of the same run; nothing published is replaced; the results are kept in the
+    warehouse."""
+    home, demo_data, _ = demo_run
+    data = tmp_path / "data_raw"
+    shutil.copytree(demo_data, data)
+    published = sorted((home / "reports" / "output" / "2021").rglob("*"))
+    before = {p: p.read_bytes() for p in published if p.is_file()}
+    rpls = data / "rpls" / "rpls_2021.csv"
+    lines = rpls.read_text(encoding="utf-8").splitlines(keepends=True)
+    rpls.write_text("".join(lines[: int(len(lines) * 0.4)]), encoding="utf-8")
+    result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(data))
+    assert result.returncode == 1 and "Rien n'a été publié" in result.stdout
+    sortie = " ".join(result.stdout.split())
+    assert "gx_stg_rpls__logements en échec" in sortie and "(variation) sur staging.stg_rpls__logements 2021" in sortie
+    assert "annee_precedente=2020, variation=-0.5" in sortie and "part_logements_dans_rpls" in sortie
+    assert sorted((home / "reports" / "output" / "2021").rglob("*")) == published
+    assert {p: p.read_bytes() for p in published if p.is_file()} == before
+    with duckdb.connect(str(home / "var" / "warehouse" / "observatoire.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from qualite.resultats_validation where not reussie and "
+                            "gravite = 'bloquant' and colonne = 'variation'").fetchone()[0] >= 1
+
+
 def test_missing_extract_is_a_clear_error(demo_run):
     home, data, _ = demo_run
     result = run_cli(home, "run", "--annee", "2019", "--data-dir", str(data))

@@ -362,3 +362,26 @@ def test_two_sources_claiming_the_same_files_are_refused(tmp_path):
               '[columns]\nX = { type = "str" }\n')
     with pytest.raises(ValueError, match="both claim sne/demandes"):
         all_sources(layouts)
+
+
+def test_the_raw_schema_of_dbt_is_the_layouts_schema():
+    """One declaration of the raw schema: _raw__sources.yml (the columns dbt's source_or_empty stands in
+    for a source not ingested yet) declares, for every source, exactly the contract columns of its
+    schema.toml with the types ingestion writes, plus the columns ingestion adds (the period, the file
+    and the line). A column added to a schema.toml and not to the YAML fails here."""
+    import yaml
+
+    from pipeline.settings import DBT_PROJECT_DIR
+    from pipeline.sources.sql import SQL_TYPES
+
+    sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "_raw__sources.yml").read_text("utf-8"))
+    raw = next(s for s in sources["sources"] if s["name"] == "raw")
+    declared = {t["name"]: {c["name"]: c["data_type"] for c in t.get("columns", [])} for t in raw["tables"]}
+    added = {"ANNEE", "MOIS", "_LIGNE", "_FICHIER"}
+    for spec in all_sources():
+        contract = {c.name: SQL_TYPES[c.type].lower() for c in spec.columns}
+        assert spec.source in declared, f"_raw__sources.yml has no table {spec.source}"
+        yml = declared[spec.source]
+        assert {c: t for c, t in yml.items() if c in contract} == contract, spec.source
+        assert set(yml) - set(contract) <= added, (spec.source, set(yml) - set(contract) - added)
+    assert set(declared) - {s.source for s in all_sources()} == {"geo_communes", "geo_iris", "geo_qpv"}

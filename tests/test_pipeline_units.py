@@ -14,10 +14,8 @@ import pytest
 import typer
 
 from pipeline.assets.dbt import STAGING_SELECT, dbt_env, environment
-from pipeline.assets.quality import check_result
 from pipeline.cli import parse_years
 from pipeline.partitions import annual_partitions, range_tags, years_from_tags
-from pipeline.quality.gx import suite_columns, validate, validate_by_year
 from pipeline.settings import DBT_PROJECT_DIR
 from pipeline.warehouse import replace_partition
 
@@ -70,39 +68,6 @@ def test_replace_partition_is_idempotent_and_atomic(tmp_path):
     assert counts == {2020: 3, 2021: 2}  # ...and nothing was deleted
 
 
-def test_gx_suite_fails_on_critical_and_reports_warnings():
-    good = pd.DataFrame({"logement_id": ["a", "b"], "code_insee": ["21231", "2A004"], "typologie": ["T1", "T2"],
-                         "surface_habitable": [30.0, 60.0], "famille_produit": ["PLUS", "PLAI"],
-                         "loyer_m2_declare": [5.0, 45.0], "bailleur": ["GDH", "ICF"]})
-    outcome = validate(good, "stg_rpls__logements")
-    assert outcome.passed  # the rent of 45 €/m² is only a warning
-    assert [f.column for f in outcome.failures] == ["loyer_m2_declare"]
-    bad = good.assign(logement_id=["a", "a"])
-    outcome = validate(bad, "stg_rpls__logements")
-    assert not outcome.passed
-    result = check_result(outcome)
-    assert result.passed is False and result.severity.value == "ERROR"
-    assert "logement_id" in result.metadata["detail"].value
-
-
-def test_gx_suite_describes_one_millesime_so_a_backfill_validates_year_by_year():
-    """A dwelling is in every millésime: a run over 2020–2021 must not call it a duplicate."""
-    year = pd.DataFrame({"logement_id": ["a", "b"], "code_insee": ["21231", "21231"], "typologie": ["T1", "T2"],
-                         "surface_habitable": [30.0, 60.0], "famille_produit": ["PLUS", "PLAI"],
-                         "loyer_m2_declare": [5.0, 6.0], "bailleur": ["GDH", "ICF"]})
-    two_years = pd.concat([year.assign(annee=2020), year.assign(annee=2021)], ignore_index=True)
-    assert not validate(two_years, "stg_rpls__logements").passed  # the whole frame at once: « duplicates »
-    outcome = validate_by_year(two_years, "stg_rpls__logements")
-    assert outcome.passed and {o.annee for o in outcome.outcomes} == {2020, 2021}
-    broken = two_years.copy()
-    broken.loc[3, "logement_id"] = "a"  # a real duplicate inside 2021
-    outcome = validate_by_year(broken, "stg_rpls__logements")
-    assert not outcome.passed
-    assert [(f.annee, f.column) for f in outcome.failures if f.severity == "critical"] == [(2021, "logement_id")]
-    assert "ÉCHEC [critical] 2021 expect_column_values_to_be_unique" in check_result(outcome).metadata["detail"].value
-    assert not validate_by_year(year.iloc[0:0].assign(annee=[]), "stg_rpls__logements").passed  # empty: row count
-
-
 def test_the_staging_build_runs_no_test_of_a_model_it_does_not_build(home, tmp_path):
     """A relationship test from a mart to a seed (obj_q234_qpv.qpv → ref_qpv) belongs to the marts op:
     with dbt's default indirect selection (eager) the staging op ran it before the mart existed, and
@@ -124,12 +89,6 @@ def test_the_staging_build_runs_no_test_of_a_model_it_does_not_build(home, tmp_p
     strays = [t["unique_id"] for t in tests if not set(t["depends_on"]["nodes"]) <= built]
     assert strays == []
     assert home.environment()["DBT_INDIRECT_SELECTION"] == "buildable"
-
-
-def test_the_gx_check_reads_only_the_columns_its_suite_uses():
-    # a national RPLS is 5 million rows held by pandas for GX: not its 40 columns, these
-    assert suite_columns("stg_rpls__logements") == ["logement_id", "code_insee", "typologie", "surface_habitable",
-                                                    "famille_produit", "loyer_m2_declare", "bailleur"]
 
 
 def test_a_year_is_refused_only_without_any_extract(home):

@@ -117,6 +117,36 @@ def keep_test_results(target_path: Path, run_id: str, op: str) -> Path | None:
     return chemin
 
 
+def dbt_docs_dir() -> Path:
+    """Where ``dbt docs generate`` writes (index.html, manifest.json, catalog.json): the home's dbt
+    folder (``DBT_TARGET_PATH``), sub-folder ``docs``."""
+    return Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target")) / "docs"
+
+
+def generate_docs(dbt_executable: Path, project_dir: Path, target: Path) -> Path | None:
+    """``dbt docs generate`` into ``target`` from the home's last parse (no compilation: the docs
+    need the models' descriptions and the warehouse's columns, not their SQL compiled again); the
+    target, or None when dbt failed (the docs are documentation: their failure publishes nothing less)."""
+    target.mkdir(parents=True, exist_ok=True)
+    parsed = target.parent / PARTIAL_PARSE_FILE_NAME
+    if parsed.exists():
+        shutil.copy2(parsed, target / PARTIAL_PARSE_FILE_NAME)
+    result = subprocess.run(
+        [str(dbt_executable), "docs", "generate", "--no-compile", "--project-dir", str(project_dir),
+         "--profiles-dir", str(project_dir), "--target-path", str(target), "--quiet"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        return None
+    if not (target / "manifest.json").exists():
+        # without compilation dbt writes no manifest: the docs take the one of the run's last dbt
+        # invocation (the dbt_marts build, its own target folder beside this one)
+        manifests = sorted(target.parent.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        if not manifests:
+            return None
+        shutil.copy2(manifests[-1], target / "manifest.json")
+    return target
+
+
 def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """The dbt manifest the definitions are built from (``dbt_project/target``, whatever the home: it
     does not depend on the warehouse), parsed again when any project file is newer than it."""
@@ -185,7 +215,10 @@ def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
     @dbt_assets(manifest=manifest, select="fqn:*", exclude=STAGING_SELECT, name="dbt_marts", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
     def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, observatoire: ObservatoireResource):
-        """Intermediate rules and the indicator marts, rebuilt for the run's years."""
+        """Intermediate rules and the indicator marts, rebuilt for the run's years; then the dbt docs
+        (published with the year's quality documents), while the op still holds the writer's slot."""
         yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
+        docs = generate_docs(Path(dbt.dbt_executable), Path(dbt.project_dir), dbt_docs_dir())
+        context.log.info(f"dbt docs : {docs}" if docs else "dbt docs generate en échec (voir le journal dbt)")
 
     return [dbt_staging, dbt_marts]

@@ -28,6 +28,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.assets.dbt import dbt_docs_dir
+from pipeline.assets.quality import NON_REUSSIES
+from pipeline.quality.docs import DATA_DOCS, DBT_DOCS, ecrire_data_docs, ecrire_dbt_docs
 from pipeline.assets.atlas import atlas_metadata, atlas_path, build_atlas
 from pipeline.demo import is_demo
 from pipeline.partitions import annual_partitions, years_from_tags, years_of_keys
@@ -47,6 +50,8 @@ PUBLICATION_KEY = dg.AssetKey(["publication"])
 OBJECTIFS_NON_RENSEIGNES = "objectifs_non_renseignes"
 #: Marts read by the publication step besides the catalogue's: contours and the names of the codes.
 MARTS_HORS_CATALOGUE_LUS = ("geo_communes", "geo_iris", "geo_qpv", "libelles")
+#: The folder of the quality documents (GX Data Docs, dbt docs) in the year's publication.
+QUALITE = "qualite"
 
 
 class DiffusionConfig(dg.Config):
@@ -86,9 +91,13 @@ def controles_du_run(instance: dg.DagsterInstance, run_id: str, dbt_dir: Path | 
             continue
         avertissement = evaluation.severity == dg.AssetCheckSeverity.WARN
         resume["avertissements" if avertissement else "en_echec"] += 1
-        resume["non_reussis"].append({"controle": evaluation.check_name,
-                                      "table": evaluation.asset_key.to_user_string(),
-                                      "gravite": "avertissement" if avertissement else "bloquant"})
+        detail = evaluation.metadata.get(NON_REUSSIES)
+        for attente in (detail.value if detail is not None else None) or [{}]:
+            # a Great Expectations check names each expectation that did not pass, its table and rows
+            resume["non_reussis"].append({"controle": evaluation.check_name,
+                                          "table": attente.get("table") or evaluation.asset_key.to_user_string(),
+                                          "gravite": "avertissement" if avertissement else "bloquant",
+                                          **{k: v for k, v in attente.items() if k != "table"}})
     return resume
 
 
@@ -101,6 +110,25 @@ def construire_annee(settings: Settings, annee: int, run_id: str, catalogue: Cat
     estampille = atlas_metadata(annee, run_id, is_demo(settings.data_dir), code_version(), datetime.now())
     return construire_publication(settings.warehouse, annee, dossier, estampille, settings.epci, catalogue,
                                   secret=not interne, controles=controles)
+
+
+def dossier_qualite(settings: Settings, annee: int) -> Path:
+    """Where the quality documents of ``annee`` are built (published with the indicators)."""
+    return settings.var_dir / "publication" / str(annee) / QUALITE
+
+
+def construire_qualite(settings: Settings, annee: int, run_id: str, catalogue: Catalogue) -> dict:
+    """The run's GX Data Docs and the dbt docs of ``annee``, built for publication; their paths in the
+    published year's folder (for the metadata and the run's summary)."""
+    dossier = dossier_qualite(settings, annee)
+    if dossier.exists():
+        shutil.rmtree(dossier)
+    documents = {}
+    if ecrire_data_docs(settings.var_dir / "qualite" / run_id, dossier, annee) is not None:
+        documents["data_docs"] = f"{QUALITE}/{DATA_DOCS}/index.html"
+    if ecrire_dbt_docs(dbt_docs_dir(), dossier, catalogue) is not None:
+        documents["dbt_docs"] = f"{QUALITE}/{DBT_DOCS}/index.html"
+    return documents
 
 
 def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogue: Catalogue | None = None
@@ -120,7 +148,9 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         familles = {i.code: i.famille for i in catalogue.indicateurs}
         controles = controles_du_run(context.instance, context.run_id, settings.dbt_dir)
         for annee in years_of_keys(context.partition_keys):
-            construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne, controles)
+            documents = construire_qualite(settings, annee, context.run_id, catalogue)
+            construction = construire_annee(settings, annee, context.run_id, catalogue, config.interne,
+                                            {**controles, **documents})
             audit = construction.preparation.audit
             context.log.info(
                 f"indicateurs {annee} construits : {construction.dossier} — {len(construction.publies)} table(s), "
@@ -192,6 +222,10 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
             source = dossier_construit(settings, annee, config.interne)
             cible = dossier_indicateurs(settings.output_dir, annee, secret=not config.interne)
             publier_copie(source, cible)
+            qualite = dossier_qualite(settings, annee)
+            if not config.interne and qualite.exists():
+                # swapped in like the indicators: a failed run never replaces the published documents
+                publier_copie(qualite, settings.output_dir / str(annee) / QUALITE)
             atlas = atlas_path(settings, annee, config.interne)
             for rendu in sorted((settings.var_dir / "build" / "atlas" / str(annee)).glob("atlas.*")):
                 if atlas_rendu and rendu.suffix in (".pdf", ".html"):

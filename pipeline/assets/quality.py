@@ -1,74 +1,173 @@
-"""Quality gates: Great Expectations suites as blocking Dagster asset checks.
+"""Quality gates: each Great Expectations suite as two Dagster asset checks, blocking and warning.
 
-Each suite in ``expectations/`` is named after the table it guards. The check reads the table for
-the run's years through a read-only connection (after dbt is done), validates each year as a pandas
-DataFrame (a suite describes one millésime), and fails with severity ERROR when a ``critical`` expectation fails: the downstream
-assets (marts, atlas, exports) are then not built, so nothing is published from bad data.
+Each suite in ``expectations/`` guards a staging source or a published-table family. It runs once
+(one op) after dbt built its tables, through a read-only connection, for the run's years, and gives
+two check results on the first table it guards:
+
+- ``gx_<suite>`` — its ``critical`` expectations; blocking, severity ERROR: when one fails, the
+  downstream assets (marts, publication, atlas, exports) are not built, so nothing is published and
+  nothing published is replaced;
+- ``gx_<suite>_avertissements`` — its ``warning`` expectations; severity WARN, not blocking: the
+  publication goes on, and the warning is in the run's summary, ``_metadonnees.json`` and the atlas
+  annex (:func:`pipeline.assets.publication.controles_du_run` reads the check's metadata).
+
+Each run's results are kept as JSON under ``var/qualite/<run id>/`` (:func:`ecrire_resultats`); the
+CLI loads them into the warehouse table ``qualite.resultats_validation`` after the run, whatever its
+outcome, and the publication step renders them as GX Data Docs (pipeline/quality/docs.py).
 """
 
+
+import json
+from pathlib import Path
 
 import dagster as dg
 
 from pipeline.partitions import years_from_tags
-from pipeline.quality.gx import SuiteOutcome, suite_columns, validate_by_year
+from pipeline.quality.gx import (
+    ExpectationOutcome,
+    Suite,
+    SuiteOutcome,
+    load_suite,
+    run_suite,
+    suite_names,
+)
 from pipeline.resources import ObservatoireResource
 from pipeline.warehouse import connect_read_only
 
-#: table guarded (schema.table) → suite name in expectations/
-SUITES = {"staging.stg_rpls__logements": "stg_rpls__logements"}
+#: The metadata key of a check result that lists what did not pass (read by controles_du_run).
+NON_REUSSIES = "non_reussies"
 
 
-def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
-    """Turn a suite outcome into a Dagster check result (ERROR when a critical expectation failed)."""
-    lines = [
-        f"{'OK ' if o.success else 'ÉCHEC'} [{o.severity}] {f'{o.annee} ' if o.annee else ''}{o.expectation}"
-        f"{f'({o.column})' if o.column else ''}"
-        f"{f' — {o.unexpected_count} valeur(s) inattendue(s)' if o.unexpected_count else ''}"
-        f"{f' — {o.why}' if not o.success and o.why else ''}"
-        for o in outcome.outcomes
-    ]
+def check_names(suite: str) -> tuple[str, str]:
+    """The blocking and the warning check of ``suite``."""
+    return f"gx_{suite}", f"gx_{suite}_avertissements"
+
+
+def check_result(outcome: SuiteOutcome, severity: str = "critical", check_name: str | None = None,
+                 asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
+    """The check result of ``outcome``'s expectations of ``severity``: the blocking one (ERROR) fails
+    when a critical expectation failed; the warning one (WARN) when a warning did."""
+    retenues = outcome.of_severity(severity)
+    echecs = [o for o in retenues if not o.success]
+    kwargs = {} if check_name is None else {"check_name": check_name, "asset_key": asset_key}
     return dg.AssetCheckResult(
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        passed=not echecs,
+        severity=dg.AssetCheckSeverity.ERROR if severity == "critical" else dg.AssetCheckSeverity.WARN,
         metadata={
             "suite": outcome.suite,
-            "attentes": len(outcome.outcomes),
-            "echecs": len(outcome.failures),
-            "detail": dg.MetadataValue.md("\n".join(f"- {line}" for line in lines)),
+            "attentes": len(retenues),
+            "echecs": len(echecs),
+            "detail": dg.MetadataValue.md("\n".join(f"- {o.ligne_de_rapport()}" for o in [*echecs, *(
+                o for o in retenues if o.success)]) or "aucune attente"),
+            NON_REUSSIES: dg.MetadataValue.json([_resume(o) for o in echecs]),
         },
+        **kwargs,
     )
 
 
-def build_gx_check(table: str, suite: str) -> dg.AssetChecksDefinition:
-    """A blocking asset check that runs ``suite`` on ``table`` for the run's years."""
-    asset_name = table.split(".")[-1]
+def _resume(o: ExpectationOutcome) -> dict:
+    return {"attente": f"{o.expectation}({o.column or ''})", "table": o.table, "annee": o.annee,
+            "lignes_en_erreur": o.unexpected_count, "observe": o.observe, "exemples": list(o.lignes[:3]),
+            "pourquoi": o.why}
 
-    @dg.asset_check(asset=dg.AssetKey([asset_name]), name=f"gx_{suite}", blocking=True,
-                    description=f"Great Expectations suite expectations/{suite}.json (blocking).")
-    def _check(context: dg.AssetCheckExecutionContext, observatoire: ObservatoireResource) -> dg.AssetCheckResult:
+
+def ecrire_resultats(dossier: Path, outcome: SuiteOutcome) -> Path:
+    """Keep a suite's results of a run: ours (one row per expectation, table and year) and GX's (the
+    Data Docs are rendered from them)."""
+    dossier.mkdir(parents=True, exist_ok=True)
+    chemin = dossier / f"{outcome.suite}.json"
+    chemin.write_text(json.dumps({"suite": outcome.suite,
+                                  "resultats": [o.as_record(outcome.suite) for o in outcome.outcomes],
+                                  "gx": list(outcome.resultats_gx)}, ensure_ascii=False, default=str),
+                      encoding="utf-8")
+    return chemin
+
+
+RESULTATS_TABLE = "qualite.resultats_validation"
+
+
+def enregistrer_resultats(warehouse: Path, dossier: Path) -> int:
+    """Load the results every run kept under ``dossier`` (``var/qualite/<run id>/``) into the warehouse
+    table ``qualite.resultats_validation`` (one row per expectation, table, year and run), the runs
+    already there skipped; the number of rows added. A writer: called once the run is over (the CLI),
+    whatever its outcome — a failed run's results are the ones a data engineer looks for."""
+    import duckdb
+    import pandas as pd
+
+    from pipeline.warehouse import connect
+
+    runs = sorted(p for p in dossier.iterdir() if p.is_dir()) if dossier.is_dir() else []
+    if not runs:
+        return 0
+    ajoutees = 0
+    with connect(warehouse) as conn:
+        conn.execute("create schema if not exists qualite")
+        try:
+            connus = {r[0] for r in conn.execute(f"select distinct run_id from {RESULTATS_TABLE}").fetchall()}
+        except duckdb.CatalogException:
+            connus = set()
+        for run in runs:
+            if run.name in connus:
+                continue
+            lignes = []
+            for fichier in sorted(run.glob("*.json")):
+                contenu = json.loads(fichier.read_text(encoding="utf-8"))
+                lignes += [{"run_id": run.name, "date_validation": pd.Timestamp(fichier.stat().st_mtime, unit="s"), **r}
+                           for r in contenu["resultats"]]
+            if not lignes:
+                continue
+            frame = pd.DataFrame(lignes).astype({"annee": "Int64", "lignes_validees": "Int64", "lignes_en_erreur": "Int64"})
+            conn.execute(f"create table if not exists {RESULTATS_TABLE} as select * from frame limit 0")
+            conn.execute(f"insert into {RESULTATS_TABLE} by name select * from frame")
+            ajoutees += len(frame)
+    return ajoutees
+
+
+def tables_gardees(suite: Suite) -> list[str]:
+    """The tables (dbt models) ``suite`` guards: declared, or the catalogue's marts of its family."""
+    if suite.famille:
+        from pipeline.publication.catalogue import charger
+
+        modeles = [i.modele for i in charger().indicateurs if i.famille == suite.famille]
+        return list(dict.fromkeys(modeles))
+    return [t.split(".")[-1] for t in suite.tables]
+
+
+def build_gx_check(suite: Suite, asset_keys: set[dg.AssetKey] | None = None) -> dg.AssetChecksDefinition:
+    """The blocking and the warning check of ``suite``, in one op (the suite runs once)."""
+    tables = [t for t in tables_gardees(suite) if asset_keys is None or dg.AssetKey([t]) in asset_keys]
+    asset = dg.AssetKey([tables[0]])
+    autres = [dg.AssetKey([t]) for t in tables[1:]]
+    bloquant, avertissement = check_names(suite.name)
+    specs = [
+        dg.AssetCheckSpec(bloquant, asset=asset, additional_deps=autres, blocking=True,
+                          description=f"Suite Great Expectations expectations/{suite.name}.json, attentes bloquantes."),
+        dg.AssetCheckSpec(avertissement, asset=asset, additional_deps=autres, blocking=False,
+                          description=f"Suite Great Expectations expectations/{suite.name}.json, avertissements."),
+    ]
+
+    @dg.multi_asset_check(specs=specs, name=f"gx_{suite.name}")
+    def _check(context: dg.AssetCheckExecutionContext, observatoire: ObservatoireResource):
+        settings = observatoire.settings()
         years = years_from_tags(context.run.tags)
-        # Only the columns the suite reads: a national RPLS is 5 million rows, held by pandas for GX.
-        columns = ", ".join(f'"{c}"' for c in ["annee", *suite_columns(suite)])
-        with connect_read_only(observatoire.settings().warehouse) as conn:
-            if years:
-                frame = conn.execute(f"select {columns} from {table} where annee between ? and ?",
-                                     [min(years), max(years)]).df()
-            else:
-                frame = conn.execute(f"select {columns} from {table}").df()
-        if frame.empty:
-            # no extract of the source for the run's years (extracts arrive at different dates): nothing
-            # to validate, and its indicators are « non renseigné » — an empty extract is caught at
-            # ingestion, and a present year is validated below with its row count
-            context.log.info(f"GX {suite}: aucune ligne pour {years or 'le run'} — source absente, rien à valider")
-            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.ERROR, metadata={
-                "suite": suite, "attentes": 0, "echecs": 0,
-                "detail": dg.MetadataValue.md(f"- aucune ligne dans {table} pour {years or 'le run'} : source "
-                                              f"absente, indicateurs « non renseigné »")})
-        outcome = validate_by_year(frame, suite)
-        context.log.info(f"GX {suite}: {len(frame)} lignes, {len(outcome.failures)} attente(s) en échec")
-        return check_result(outcome)
+        with connect_read_only(settings.warehouse) as conn:
+            outcome = run_suite(conn, suite, years)
+        ecrire_resultats(settings.var_dir / "qualite" / context.run.run_id, outcome)
+        context.log.info(f"GX {suite.name} {years}: {len(outcome.outcomes)} attente(s), "
+                         f"{len(outcome.failures)} en échec")
+        yield check_result(outcome, "critical", bloquant, asset)
+        yield check_result(outcome, "warning", avertissement, asset)
 
     return _check
 
 
-gx_checks = [build_gx_check(table, suite) for table, suite in SUITES.items()]
+def build_gx_checks(asset_keys: set[dg.AssetKey] | None = None) -> list[dg.AssetChecksDefinition]:
+    """One op per suite of ``expectations/`` (a family's suite only when its marts are among
+    ``asset_keys``)."""
+    checks = []
+    for name in suite_names():
+        suite = load_suite(name)
+        if asset_keys is not None and not any(dg.AssetKey([t]) in asset_keys for t in tables_gardees(suite)):
+            continue
+        checks.append(build_gx_check(suite, asset_keys))
+    return checks

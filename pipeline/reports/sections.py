@@ -716,8 +716,13 @@ class Atlas:
                       f"{fr_entier(controles.get('avertissements', 0))} en avertissement.\n\n")
             non_reussis = controles.get("non_reussis", [])
             if non_reussis:
-                md.append(table_markdown(pd.DataFrame([{"Contrôle": n["controle"], "Table": n["table"], "Gravité": n["gravite"]}
-                                                       for n in non_reussis]), "lll", "Contrôles non réussis"))
+                md.append(table_markdown(pd.DataFrame([{"Contrôle": n["controle"], "Table": n["table"], "Gravité": n["gravite"],
+                                                        "Détail": detail_controle(n)}
+                                                       for n in non_reussis]), "llll", "Contrôles non réussis"))
+            if controles.get("data_docs"):
+                md.append(f"Le détail de chaque contrôle (GX Data Docs) est publié avec les indicateurs : "
+                          f"`{controles['data_docs']}` ; la documentation des tables (dbt docs) : "
+                          f"`{controles.get('dbt_docs', '—')}`.\n\n")
         ingestion = qualite.get("ingestion", [])
         if ingestion:
             md.append(table_markdown(pd.DataFrame([{
@@ -771,3 +776,16 @@ def _html(texte: Any) -> str:
     import html
 
     return html.escape(str(texte))
+
+
+def detail_controle(controle: dict) -> str:
+    """What a check that did not pass found, in a few words: the expectation, how many rows (or the
+    observed value) and the first rows named (file and line of the extract)."""
+    parties = [controle.get("attente", "")]
+    if controle.get("lignes_en_erreur"):
+        parties.append(f"{fr_entier(controle['lignes_en_erreur'])} ligne(s)")
+    elif controle.get("observe") is not None:
+        parties.append(f"observé : {controle['observe']}")
+    if controle.get("exemples"):
+        parties.append(", ".join(controle["exemples"][:2]))
+    return " — ".join(p for p in parties if p)
