@@ -121,21 +121,6 @@ def test_attributions_copro_degradee_column_is_optional(tmp_path):
     assert result.layout == "pivot" and result.data.iloc[0].isna()["RELOGEMENT_COPRO_DEGRADEE"]
 
 
-def test_every_layout_schema_is_the_raw_source_declared_to_dbt():
-    # one schema, declared in the layout TOML; dbt's _raw__sources.yml must say the same columns
-    import yaml
-
-    from pipeline.settings import DBT_PROJECT_DIR
-    types = {"str": "varchar", "int": "bigint", "float": "double", "date": "date", "bool": "boolean"}
-    sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "_raw__sources.yml").read_text("utf-8"))
-    raw = {t["name"]: {c["name"]: c["data_type"] for c in t.get("columns", [])}
-           for s in sources["sources"] if s["name"] == "raw" for t in s["tables"]}
-    spec = SourceSpec.load("attributions")
-    declared = {c.name: types[c.type] for c in spec.columns}
-    dbt = {k: v for k, v in raw["attributions"].items() if k not in ("ANNEE", "MOIS", "_LIGNE", "_FICHIER")}
-    assert dbt == declared
-
-
 SYPLO = {
     "NUM_UNIQUE": "0212110000001", "DATE_LABELLISATION": "2020-11-02", "MOTIF_PRIORITE": "G_VIOLENCES",
     "STATUT": "RELOGE", "DATE_STATUT": "2021-03-30", "BAILLEUR_RELOGEMENT": "HABELLIS",
