@@ -35,7 +35,7 @@ def logements(annee: int, n: int, **changes) -> pd.DataFrame:
     columns of the first row."""
     frame = pd.DataFrame({
         "annee": annee, "logement_id": [f"L{i}" for i in range(n)], "code_insee": "21231", "typologie": "T2",
-        "surface_habitable": 50.0, "famille_produit": "PLUS", "loyer_m2": 6.0, "bailleur": "GDH",
+        "surface_habitable": 50.0, "famille_produit": "PLUS", "loyer_m2_declare": 6.0, "bailleur": "GDH",
         "code_qpv": None, "ligne_extrait": range(2, n + 2)})
     for column, value in changes.items():
         frame.loc[0, column] = value
@@ -195,21 +195,21 @@ def test_a_failed_blocking_check_stops_what_is_downstream(home):
 
 
 def test_a_warning_publishes_and_the_summary_names_it_with_its_rows(home):
-    result = materialize(home, pd.concat([logements(2020, 10), logements(2021, 10, loyer_m2=45.0)]))
+    result = materialize(home, pd.concat([logements(2020, 10), logements(2021, 10, loyer_m2_declare=45.0)]))
     assert result.success
     resume = json.loads((home.var_dir / "resume.json").read_text("utf-8"))
     assert resume["avertissements"] == 1 and resume["en_echec"] == 0
     [avertissement] = resume["non_reussis"]
     assert avertissement["controle"] == "gx_stg_rpls__logements_avertissements"
     assert avertissement["table"] == "staging.stg_rpls__logements" and avertissement["gravite"] == "avertissement"
-    assert avertissement["exemples"] == ["ligne 2 (loyer_m2=45.0)"]
+    assert avertissement["exemples"] == ["ligne 2 (loyer_m2_declare=45.0)"]
     # the atlas annex shows what was found, in a few words
-    assert detail_controle(avertissement) == ("expect_column_values_to_be_between(loyer_m2) — 1 ligne(s) — "
-                                              "ligne 2 (loyer_m2=45.0)")
+    assert detail_controle(avertissement) == ("expect_column_values_to_be_between(loyer_m2_declare) — 1 ligne(s) — "
+                                              "ligne 2 (loyer_m2_declare=45.0)")
 
 
 def test_results_are_kept_in_the_warehouse_and_rendered_as_data_docs(tmp_path):
-    path = warehouse(tmp_path / "w.duckdb", logements(2021, 10, loyer_m2=45.0))
+    path = warehouse(tmp_path / "w.duckdb", logements(2021, 10, loyer_m2_declare=45.0))
     outcome = run(path, "stg_rpls__logements", [2021])
     ecrire_resultats(tmp_path / "qualite" / "run-1", outcome)
     assert enregistrer_resultats(path, tmp_path / "qualite") == len(outcome.outcomes)
@@ -217,11 +217,11 @@ def test_results_are_kept_in_the_warehouse_and_rendered_as_data_docs(tmp_path):
     with duckdb.connect(str(path), read_only=True) as conn:
         assert conn.execute("select run_id, table_validee, exemples from qualite.resultats_validation "
                             "where not reussie").fetchall() == [
-            ("run-1", "staging.stg_rpls__logements", "ligne 2 (loyer_m2=45.0)")]
+            ("run-1", "staging.stg_rpls__logements", "ligne 2 (loyer_m2_declare=45.0)")]
     index = ecrire_data_docs(tmp_path / "qualite" / "run-1", tmp_path / "docs", 2021)
     pages = list((tmp_path / "docs" / "data_docs" / "stg_rpls__logements").glob("*.html"))
     assert index is not None and "stg_rpls__logements" in index.read_text("utf-8") and pages
-    assert "loyer_m2" in pages[0].read_text("utf-8") or any("loyer_m2" in p.read_text("utf-8") for p in pages)
+    assert "loyer_m2_declare" in pages[0].read_text("utf-8") or any("loyer_m2_declare" in p.read_text("utf-8") for p in pages)
 
 
 def test_the_dbt_docs_describe_each_mart_with_the_catalogue_definition():
@@ -236,7 +236,7 @@ def test_the_dbt_docs_describe_each_mart_with_the_catalogue_definition():
 def test_family_suites_guard_the_catalogue_marts_and_read_only_the_columns_they_use():
     assert tables_gardees(load_suite("marts_objectifs")) == [i.modele for i in charger().indicateurs
                                                               if i.famille == "objectif"]
-    assert "loyer_m2" in suite_columns("stg_rpls__logements") and "logement_id" in suite_columns("stg_rpls__logements")
+    assert "loyer_m2_declare" in suite_columns("stg_rpls__logements") and "logement_id" in suite_columns("stg_rpls__logements")
     outcome = validate(logements(2021, 2, surface_habitable=500.0), "stg_rpls__logements")
     assert [o.column for o in outcome.failures] == ["surface_habitable"]
 
@@ -248,10 +248,10 @@ def test_the_atlas_annex_shows_a_warning_with_its_table_and_rows():
 
     controles = {"reussis": 40, "en_echec": 0, "avertissements": 1, "data_docs": "qualite/data_docs/index.html",
                  "non_reussis": [{"controle": "gx_stg_rpls__logements_avertissements", "gravite": "avertissement",
-                                  "table": "staging.stg_rpls__logements", "attente": "expect_column_values_to_be_between(loyer_m2)",
-                                  "lignes_en_erreur": 3, "exemples": ["rpls_2021.csv ligne 2 (loyer_m2=45.0)"]}]}
+                                  "table": "staging.stg_rpls__logements", "attente": "expect_column_values_to_be_between(loyer_m2_declare)",
+                                  "lignes_en_erreur": 3, "exemples": ["rpls_2021.csv ligne 2 (loyer_m2_declare=45.0)"]}]}
     annexe = Atlas.qualite(SimpleNamespace(d=SimpleNamespace(metadonnees={"qualite": {"controles": controles}}),
                                            annee=2021))
     assert "gx_stg_rpls__logements_avertissements" in annexe and "avertissement" in annexe
-    assert "3 ligne(s) — rpls_2021.csv ligne 2 (loyer_m2=45.0)" in annexe
+    assert "3 ligne(s) — rpls_2021.csv ligne 2 (loyer_m2_declare=45.0)" in annexe
     assert "qualite/data_docs/index.html" in annexe
