@@ -51,7 +51,7 @@ LIBELLES_MESURES = {
 }
 OBJECTIFS = [
     ("obj_prio_etat", {"bailleur": TOTAL}, "Prioritaires sur le contingent de l'État"),
-    ("obj_prio_resa", {"reservataire": TOTAL, "bailleur": TOTAL}, "Prioritaires, autres réservataires et bailleurs"),
+    ("obj_prio_resa", {"reservataire": TOTAL, "bailleur": TOTAL}, "Prioritaires, toutes attributions (État compris)"),
     ("obj_q1_hors_qpv", {"bailleur": TOTAL}, "1er quartile ou relogés ANRU, hors QPV"),
     ("obj_q234_qpv", {"bailleur": TOTAL, "qpv": TOTAL}, "2e à 4e quartiles en QPV"),
 ]
