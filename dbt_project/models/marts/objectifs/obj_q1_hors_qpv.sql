@@ -12,22 +12,8 @@ attributions as (
     {{ annee_filter() }}
 ),
 
-situations as (
-    select
-        annee,
-        max(date_cal)                                                        as date_situation,
-        -- the year's Q1 absent, or marked demo on real data: the objective is « non renseigné »
-        max(raison_quartile)                                                 as raison
-    from attributions
-    group by annee
-),
-
--- what the extract does not let the QPV rule see, said in the exports' metadata (raison)
-constats as (
-    select annee, string_agg(raison, ' ; ' order by raison) as raison
-    from {{ ref('int_qpv_constats') }}
-    group by annee
-),
+-- the year's situation and what the extract does not let the QPV rule see (macros/objectifs.sql)
+{{ situations_quartiles() }}
 
 objectif as (
     select cible from {{ ref('ref_objectifs') }} where code = 'OBJ_Q1_HORS_QPV'
@@ -67,9 +53,7 @@ final as (
         case when situations.raison is null
             then {{ ecart('objectif.cible', 'comptes.numerateur', 'comptes.denominateur') }} end as ecart,
         {{ source_fichier_partage('situations.date_situation') }}          as source,
-        case when situations.raison is not null
-            then 'non renseigné : ' || situations.raison || coalesce(' ; ' || constats.raison, '')
-            else constats.raison end                                          as raison,
+        {{ raison_quartiles() }}                                             as raison,
         -- not published: the detail of the numerator for the atlas's section-A table
         case when situations.raison is null then comptes.dont_q1_hors_anru end as dont_q1_hors_anru,
         case when situations.raison is null then comptes.dont_anru end     as dont_anru,

@@ -11,22 +11,8 @@ attributions as (
     {{ annee_filter() }}
 ),
 
-situations as (
-    select
-        annee,
-        max(date_cal)                                                        as date_situation,
-        -- the year's Q1 absent, or marked demo on real data: the objective is « non renseigné »
-        max(raison_quartile)                                                 as raison
-    from attributions
-    group by annee
-),
-
--- what the extract does not let the QPV rule see, said in the exports' metadata (raison)
-constats as (
-    select annee, string_agg(raison, ' ; ' order by raison) as raison
-    from {{ ref('int_qpv_constats') }}
-    group by annee
-),
+-- the year's situation and what the extract does not let the QPV rule see (macros/objectifs.sql)
+{{ situations_quartiles() }}
 
 objectif as (
     select cible, cible_legale from {{ ref('ref_objectifs') }} where code = 'OBJ_Q234_QPV'
@@ -66,9 +52,7 @@ final as (
         case when situations.raison is null
             then {{ ecart('objectif.cible_legale', 'comptes.numerateur', 'comptes.denominateur') }} end as ecart_legal,
         {{ source_fichier_partage('situations.date_situation') }}          as source,
-        case when situations.raison is not null
-            then 'non renseigné : ' || situations.raison || coalesce(' ; ' || constats.raison, '')
-            else constats.raison end                                          as raison
+        {{ raison_quartiles() }}                                             as raison
     from comptes
     join situations on situations.annee = comptes.annee
     left join constats on constats.annee = comptes.annee
