@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from pipeline.assets.dbt import build_dbt_assets, manifest_path
+from pipeline.assets.dbt import ObservatoireDbtResource, build_dbt_assets, manifest_path
 from pipeline.assets.publication import build_publication_assets
 from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
 from pipeline.assets.quality import build_gx_checks
@@ -74,8 +73,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "observatoire": ObservatoireResource.from_settings(settings),
             "duckdb": DuckDBResource(database=str(settings.warehouse), connection_config=duckdb_config()),
             # The venv's dbt, found beside the interpreter (the venv need not be on PATH).
-            "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                                  dbt_executable=str(Path(sys.executable).parent / "dbt")),
+            "dbt": ObservatoireDbtResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                                         dbt_executable=str(Path(sys.executable).parent / "dbt")),
         },
     )
 

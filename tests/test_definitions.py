@@ -37,3 +37,25 @@ def test_gx_check_is_blocking_and_writers_share_one_pool(home):
     pools = {a.node_def.name: a.node_def.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
     assert pools["raw__rpls"] == pools["raw__geo_communes"] == pools["dbt_staging"] == pools["dbt_marts"] == WRITER_POOL
     assert pools["atlas_parc_social"] is None and pools["indicateurs_publies"] is None  # readers take no writer slot
+
+
+def test_the_dbt_resource_neither_runs_dbt_version_nor_builds_an_adapter(home, monkeypatch):
+    """dagster-dbt would run ``dbt --version`` in a process of its own and build a dbt adapter in the
+    run's process before each invocation (5–15 s an op); the observatoire's resource does neither."""
+    import subprocess
+
+    import dagster_dbt.core.resource as dbt_resource
+
+    from pipeline.assets.dbt import ObservatoireDbtResource
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"subprocess started: {args}")
+
+    monkeypatch.setattr(subprocess, "check_output", refuse)
+    monkeypatch.setattr(dbt_resource, "check_output", refuse)
+    resource = build_definitions(home).resources["dbt"]
+    assert isinstance(resource, ObservatoireDbtResource)
+    import importlib.metadata
+
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

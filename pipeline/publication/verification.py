@@ -23,7 +23,13 @@ from pipeline.warehouse import connect_read_only
 
 
 def _cles(frame: pd.DataFrame, colonnes: list[str]) -> pd.Series:
-    return frame[colonnes].astype(str).agg("\x1f".join, axis=1)
+    """Each row's key: its ``colonnes`` as text, joined by a separator no value holds (column by
+    column, vectorised: a row-wise join took seconds on the larger tables)."""
+    texte = frame[colonnes].astype(str).fillna("")
+    cles = texte.iloc[:, 0]
+    for colonne in texte.columns[1:]:
+        cles = cles + "\x1f" + texte[colonne]
+    return cles
 
 
 def auditer_dossier(dossier: Path, warehouse: Path, catalogue: Catalogue | None = None,
