@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.assets.ingest import ingest_file
+from pipeline.assets.ingest import ingest_file, ingest_files
 from pipeline.demo import DEMO_MARKER, generate
 from pipeline.sensors import changed_periods, data_raw_sensor, scan
 from pipeline.sources.extract import period_of, source_for_file
@@ -99,6 +99,31 @@ def test_a_failed_load_leaves_the_warehouse_as_it_was(home, monkeypatch) -> None
     assert table(home, "select * from raw.demandes order by all") == before
     assert table(home, "select count(*) from raw._ingestion")[0][0] == 1
     assert path.read_text(encoding="utf-8").count("\n") == 2  # the raw file is untouched
+
+
+def test_files_read_side_by_side_load_each_period_once_and_a_bad_file_fails_alone(home) -> None:
+    """ingest_files reads two files at a time: every period is loaded once, in its own transaction,
+    and a file that cannot be loaded fails the step with its message while the others are kept."""
+    spec = source_for_file(demandes(home.data_dir, [], name="demandes_2021-01.csv"))
+    fichiers = []
+    for mois in range(1, 7):
+        rows = [f"0212100{mois:02d}{n:03d};2021-{mois:02d}-05;EXTERNE;2;1;900;T2" for n in range(mois)]
+        fichiers.append((f"2021-{mois:02d}", demandes(home.data_dir, rows, name=f"demandes_2021-{mois:02d}.csv")))
+    with connect(home.warehouse) as conn:
+        sorties = ingest_files(conn, home, spec, fichiers, "run-test", b"k")
+    assert [path for path, _ in sorties] == [path for _, path in fichiers]
+    assert [record.lignes_gardees for _, (_, record) in sorties] == [1, 2, 3, 4, 5, 6]
+    assert table(home, "select MOIS, count(*) from raw.demandes group by all order by all") == \
+        [(m, m) for m in range(1, 7)]
+    assert table(home, "select count(*) from raw._ingestion") == [(6,)]
+
+    # the same files again change nothing; March emptied of its rows fails, with its name, alone
+    demandes(home.data_dir, [], name="demandes_2021-03.csv")
+    demandes(home.data_dir, ["021210007000;2021-05-05;EXTERNE;2;1;900;T2"], name="demandes_2021-05.csv")
+    with connect(home.warehouse) as conn, pytest.raises(dg.Failure, match="demandes_2021-03.csv"):
+        ingest_files(conn, home, spec, fichiers, "run-test", b"k")
+    assert table(home, "select MOIS, count(*) from raw.demandes group by all order by all") == \
+        [(1, 1), (2, 2), (3, 3), (4, 4), (5, 1), (6, 6)]
 
 
 def test_reingesting_the_demo_twice_leaves_identical_counts_and_checksums(home) -> None:
