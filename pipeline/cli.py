@@ -253,8 +253,8 @@ def parse_month(text: str) -> str:
 
 
 def run_month(settings: Settings, mois: str, verbose: bool = False) -> bool:
-    """The monthly run by hand: the monthly extracts of the year up to ``mois`` ingested (one run over
-    their months), then the job of the schedule ``mensuel_le_5`` for ``mois`` — the month ingested, the
+    """The monthly run by hand: the monthly extracts of the 11 months before ``mois`` ingested (one run
+    over their months: the year to date and the rolling 12 months), then the job of the schedule ``mensuel_le_5`` for ``mois`` — the month ingested, the
     year's tables built up to it, the tableau de bord mensuel rendered and published. True on success."""
     from dagster import DagsterInstance
 
@@ -281,16 +281,18 @@ def run_month(settings: Settings, mois: str, verbose: bool = False) -> bool:
         if not verbose:
             quiet.enter_context(contextlib.redirect_stdout(sink))
             quiet.enter_context(contextlib.redirect_stderr(sink))
-        debut_annee = f"{mois[:4]}-01"
-        if mois != debut_annee:
-            # the year to date: its earlier months, as far as their extracts are there
-            precedent = f"{mois[:4]}-{int(mois[5:]) - 1:02d}"
+        # the 12 months before (the year to date, and the rolling 12 months of attributions), as far as
+        # their extracts are there (a month without extract ingests nothing)
+        annee, numero = int(mois[:4]), int(mois[5:])
+        debut = f"{annee - 1}-{numero + 1:02d}" if numero < 12 else f"{annee}-01"
+        precedent = f"{annee}-{numero - 1:02d}" if numero > 1 else f"{annee - 1}-12"
+        if monthly_partitions.has_partition_key(debut):
             result = defs.resolve_job_def(MONTHLY_JOB).execute_in_process(
-                instance=instance, raise_on_error=False, tags=range_tags(debut_annee, precedent),
+                instance=instance, raise_on_error=False, tags=range_tags(debut, precedent),
                 run_config=run_config(verbose))
             if not result.success:
                 quiet.close()
-                console.print(f"[red]Run {result.run_id} (extraits mensuels {debut_annee}–{precedent}) en échec.[/red] "
+                console.print(f"[red]Run {result.run_id} (extraits mensuels {debut}–{precedent}) en échec.[/red] "
                               f"Rien n'a été publié.")
                 _report_failure(result, log)
                 return False

@@ -76,7 +76,7 @@ class TableauDeBord(Atlas):
         for code, filtre, libelle in OBJECTIFS:
             ligne = self.d.lignes(code, **filtre)
             if ligne.empty:
-                rangs.append({"": "", "Objectif": libelle, "Ménages visés": "–", "Base": "–",
+                rangs.append({"": "", "Objectif": libelle, "Visés": "–", "Base": "–",
                               "Taux": "non renseigné", "Cible": "–", "Écart": "–"})
                 raison = self.d.raison(code)
                 if raison and raison not in raisons:
@@ -86,7 +86,7 @@ class TableauDeBord(Atlas):
             ecart = ligne["ecart"]
             atteint = ecart is not MASQUE and not manquant(ecart) and float(ecart) == 0
             rangs.append({"": "●" if atteint else "○", "Objectif": libelle,
-                          "Ménages visés": fr_entier(ligne["numerateur"]), "Base": fr_entier(ligne["denominateur"]),
+                          "Visés": fr_entier(ligne["numerateur"]), "Base": fr_entier(ligne["denominateur"]),
                           "Taux": fr_pct(ligne["valeur"]), "Cible": fr_pct(ligne["cible"], 0),
                           "Écart": "atteint" if atteint else fr_entier(ecart)})
         tableau = table_markdown(pd.DataFrame(rangs), "clrrrrr",
@@ -109,7 +109,7 @@ class TableauDeBord(Atlas):
         md = ["## Mois après mois\n",
               table_markdown(pd.DataFrame(rangs), "lrrrr",
                              f"Demandes actives en fin de mois, dont déposées dans le mois, délai d'attente moyen et "
-                             f"attributions prononcées des 12 mois précédents, {self.annee} "
+                             f"attributions prononcées des 12 mois précédents (sur les extraits ingérés), {self.annee} "
                              f"({self.source('tableau_bord_mensuel', 'tableau_bord_delais_mensuel')})")]
         typologies = self.d.lignes("tableau_bord_mensuel", mois=self.numero)["typologie"].astype(str)
         membres = [t for t in TYPOLOGIES if t in set(typologies)] + [TOTAL]
@@ -124,6 +124,12 @@ class TableauDeBord(Atlas):
                table_markdown(pd.DataFrame(rangs), "lrrrrr",
                               f"Par typologie souhaitée (demandes) ou du logement (parc au 1er janvier, attributions) ; "
                               f"« – » : non renseigné ({self.source('tableau_bord_mensuel')})")]
+        for mesure, libelle, pourquoi in (
+                ("parc", "Parc", f"aucun extrait RPLS {self.annee} dans l'entrepôt"),
+                ("attributions_12_mois", "Attributions des 12 derniers mois",
+                 "aucun extrait d'attributions de la période dans l'entrepôt")):
+            if self.mensuel(mesure) is None:  # the mart has no row for a mesure whose source is missing
+                md.append(f"*{libelle} : non renseigné — {pourquoi}.*\n")
         return "\n".join(md)
 
     # -- Les CALEOL ----------------------------------------------------------------------------------
