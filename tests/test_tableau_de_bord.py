@@ -94,7 +94,7 @@ def _settings(dossier: Path):
 def test_the_dashboard_renders_with_its_html_twin_and_its_stamp(tableau):
     pdf, _, text = tableau
     for titre in ("Tableau de bord mensuel", "mars 2024".replace("2024", "2021"), "Le mois en bref", "La demande",
-                  "Les décisions des CALEOL depuis janvier", "Les refus depuis janvier", "DONNÉES FICTIVES"):
+                  "Les CALEOL depuis janvier", "Examens et décisions", "Les refus", "DONNÉES FICTIVES"):
         assert titre in text, titre
     # refusals by motif: no mart, « non renseigné » with the reason, no crash
     assert "Suivi et analyse des motifs de refus : non renseigné pour 2021" in text
