@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reports.donnees import TOTAL, Donnees
-from pipeline.reports.formats import MASQUE, MOIS_FR, fr_entier, fr_mois, fr_pct, fr_mois_annee, manquant, table_markdown
-from pipeline.reports.sections import OBJECTIFS, Atlas
+from pipeline.reports.formats import MOIS_FR, fr_entier, fr_mois, fr_mois_annee, fr_pct, table_markdown
+from pipeline.reports.sections import Atlas
 
 TYPOLOGIES = ["CHAMBRE", "T1", "T2", "T3", "T4", "T5", "T6", "INCONNUE"]
 MESURES_CALEOL = ["examens_attribution", "examens_attribution_rang", "examens_attribution_condition_suspensive",
@@ -72,23 +72,17 @@ class TableauDeBord(Atlas):
 
     def objectifs_cumul(self) -> str:
         """Each objective of the year to date against its target (the published total rows)."""
-        rangs, raisons = [], []
-        for code, filtre, libelle in OBJECTIFS:
-            ligne = self.d.lignes(code, **filtre)
-            if ligne.empty:
+        rangs = []
+        objectifs, raisons = self.objectifs_totaux()
+        for _, _, libelle, ligne, atteint in objectifs:
+            if ligne is None:
                 rangs.append({"": "", "Objectif": libelle, "Visés": "–", "Base": "–",
                               "Taux": "non renseigné", "Cible": "–", "Écart": "–"})
-                raison = self.d.raison(code)
-                if raison and raison not in raisons:
-                    raisons.append(raison)
                 continue
-            ligne = ligne.iloc[0]
-            ecart = ligne["ecart"]
-            atteint = ecart is not MASQUE and not manquant(ecart) and float(ecart) == 0
             rangs.append({"": "●" if atteint else "○", "Objectif": libelle,
                           "Visés": fr_entier(ligne["numerateur"]), "Base": fr_entier(ligne["denominateur"]),
                           "Taux": fr_pct(ligne["valeur"]), "Cible": fr_pct(ligne["cible"], 0),
-                          "Écart": "atteint" if atteint else fr_entier(ecart)})
+                          "Écart": "atteint" if atteint else fr_entier(ligne["ecart"])})
         tableau = table_markdown(pd.DataFrame(rangs), "clrrrrr",
                                  f"Objectifs d'attribution, {self.periode} : ● atteint, ○ non atteint à ce jour ; cible "
                                  f"de la CIA ; écart : les attributions qui auraient dû aller aux ménages visés "
