@@ -36,6 +36,12 @@ class TableauDeBord(Atlas):
         self.numero = int(mois[5:7])
         self.periode = f"de janvier à {fr_mois_annee(mois)}" if self.numero > 1 else fr_mois_annee(mois)
 
+    def source(self, *codes: str) -> str:
+        """The extracts of the tables and their months (« demandes 2024 (3 mois) »): the marts' own source
+        texts name one snapshot per month."""
+        extraits = dict.fromkeys(e for code in codes for e in self.source_courte(code).removeprefix("Source : ").split(", "))
+        return "Source : " + ", ".join(extraits)
+
     def mensuel(self, mesure: str, mois: int | None = None, typologie: str = TOTAL) -> Any:
         return self.d.chiffre("tableau_bord_mensuel", mois=mois or self.numero, typologie=typologie, mesure=mesure)
 
@@ -104,7 +110,7 @@ class TableauDeBord(Atlas):
               table_markdown(pd.DataFrame(rangs), "lrrrr",
                              f"Demandes actives en fin de mois, dont déposées dans le mois, délai d'attente moyen et "
                              f"attributions prononcées des 12 mois précédents (sur les extraits ingérés), {self.annee} "
-                             f"({self.source('tableau_bord_mensuel', 'tableau_bord_delais_mensuel')})")]
+                             f"({self.source('tableau_bord_mensuel', 'ind_03')})")]
         typologies = self.d.lignes("tableau_bord_mensuel", mois=self.numero)["typologie"].astype(str)
         membres = [t for t in TYPOLOGIES if t in set(typologies)] + [TOTAL]
         rangs = [{"Typologie": "**Ensemble**" if t == TOTAL else t,
