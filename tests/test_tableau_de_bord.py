@@ -122,3 +122,22 @@ def test_the_objectives_year_to_date_are_the_published_tables(tableau):
                             fr_pct(ligne["valeur"]), fr_pct(ligne["cible"], 0), ecart]).replace("\u202f", " ")
         assert attendu in text, attendu
     assert "Prioritaires sur le contingent de l'État – – non renseigné" in text
+
+
+def test_a_failed_render_replaces_no_published_dashboard(home):
+    from pipeline.assets.tableau_de_bord import (TABLEAU_KEY, build_tableau_de_bord_assets, dossier_tableau_construit,
+                                                 tableau_path)
+    from pipeline.resources import ObservatoireResource
+
+    publie = tableau_path(home, "2021-03")
+    publie.parent.mkdir(parents=True)
+    publie.write_bytes(b"%PDF le tableau de bord de la veille")
+    # a build folder that is not a publication (no _metadonnees.json): the render fails
+    dossier_tableau_construit(home, "2021-03").mkdir(parents=True)
+    assets, _ = build_tableau_de_bord_assets(CATALOGUE)
+    rendu = next(a for a in assets if TABLEAU_KEY in a.keys)
+    result = dg.materialize([rendu], partition_key="2021-03", raise_on_error=False,
+                            resources={"observatoire": ObservatoireResource.from_settings(home)})
+    assert not result.success
+    assert publie.read_bytes() == b"%PDF le tableau de bord de la veille"
+    assert sorted(p.name for p in publie.parent.iterdir()) == [publie.name]
