@@ -2,6 +2,8 @@
 
 - ``observatoire run --annee 2021 [--data-dir DIR]`` — the whole pipeline for a year (``--annee 2016-2025``:
   a backfill of the range, in one run);
+- ``observatoire run --mois 2024-03`` — the month: its extracts (and the year's earlier months) ingested,
+  the year's tables built up to the month, the tableau de bord mensuel published;
 - ``observatoire demo`` — generate the demo extracts, then run the demo year;
 - ``observatoire demo generate [--years 2016-2025] [--scale N] [--seed S]`` — generate only;
 - ``observatoire demo calibration`` — the demo's published targets vs what its files give;
@@ -242,10 +244,86 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     return False
 
 
+def parse_month(text: str) -> str:
+    """``2024-03`` → ``2024-03`` (checked)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise typer.BadParameter(f"« {text} » : attendu AAAA-MM (par ex. 2024-03).")
+    return text.strip()
+
+
+def run_month(settings: Settings, mois: str, verbose: bool = False) -> bool:
+    """The monthly run by hand: the monthly extracts of the 11 months before ``mois`` ingested (one run
+    over their months: the year to date and the rolling 12 months), then the job of the schedule ``mensuel_le_5`` for ``mois`` — the month ingested, the
+    year's tables built up to it, the tableau de bord mensuel rendered and published. True on success."""
+    from dagster import DagsterInstance
+
+    from pipeline.assets.ingest import find_extract
+    from pipeline.assets.tableau_de_bord import TABLEAU_KEY, dossier_tableau, tableau_path
+    from pipeline.definitions import MONTHLY_JOB, TABLEAU_JOB, build_definitions
+    from pipeline.partitions import monthly_partitions, range_tags
+    from pipeline.sources.extract import all_sources
+
+    if not monthly_partitions.has_partition_key(mois):
+        console.print(f"[red]{mois} est hors des partitions mensuelles du pipeline[/red] "
+                      f"(de {monthly_partitions.get_first_partition_key()} à {monthly_partitions.get_last_partition_key()}).")
+        return False
+    mensuelles = [s for s in all_sources() if s.period == "mois"]
+    if not any(find_extract(settings.data_dir, spec, mois) is not None for spec in mensuelles):
+        console.print(f"[red]Aucun extrait mensuel de {mois} dans {settings.data_dir}[/red] (attendus par exemple "
+                      f"sne/demandes_{mois}.csv, sne/attributions_{mois}.csv). Rien n'a été lancé.")
+        return False
+    defs = build_definitions(settings)
+    started = time.perf_counter()
+    log = settings.var_dir / "logs" / f"run_{mois}_{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.get() as instance, log.open("a", encoding="utf-8") as sink, contextlib.ExitStack() as quiet:
+        if not verbose:
+            quiet.enter_context(contextlib.redirect_stdout(sink))
+            quiet.enter_context(contextlib.redirect_stderr(sink))
+        # the 12 months before (the year to date, and the rolling 12 months of attributions), as far as
+        # their extracts are there (a month without extract ingests nothing)
+        annee, numero = int(mois[:4]), int(mois[5:])
+        debut = f"{annee - 1}-{numero + 1:02d}" if numero < 12 else f"{annee}-01"
+        precedent = f"{annee}-{numero - 1:02d}" if numero > 1 else f"{annee - 1}-12"
+        if monthly_partitions.has_partition_key(debut):
+            result = defs.resolve_job_def(MONTHLY_JOB).execute_in_process(
+                instance=instance, raise_on_error=False, tags=range_tags(debut, precedent),
+                run_config=run_config(verbose))
+            if not result.success:
+                quiet.close()
+                console.print(f"[red]Run {result.run_id} (extraits mensuels {debut}–{precedent}) en échec.[/red] "
+                              f"Rien n'a été publié.")
+                _report_failure(result, log)
+                return False
+        result = defs.resolve_job_def(TABLEAU_JOB).execute_in_process(
+            instance=instance, raise_on_error=False, partition_key=mois, run_config=run_config(verbose))
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        console.print(f"[red]Run {result.run_id} en échec[/red] après {elapsed:.0f} s. Rien n'a été publié "
+                      f"(le tableau de bord publié, s'il y en a un, reste en place).")
+        _report_failure(result, log)
+        return False
+    rendu = next((float(m.metadata["duree_rendu_s"].value) for m in
+                  (e.step_materialization_data.materialization for e in result.get_asset_materialization_events())
+                  if m.asset_key == TABLEAU_KEY), None)
+    pdf = tableau_path(settings, mois)
+    duree = f"{elapsed:.0f} s" + (f" (rendu du tableau de bord : {rendu:.0f} s)" if rendu is not None else "")
+    console.print(f"[green]Run {result.run_id} réussi[/green] en {duree} : tableau de bord {pdf} (et .html), "
+                  f"tables dans {dossier_tableau(settings, mois)}/indicateurs/", soft_wrap=True)
+    from pipeline.publication.lecture import PublicationLue
+
+    for absent in PublicationLue(dossier_tableau(settings, mois) / "indicateurs").non_renseignes.itertuples():
+        console.print(f"  • non renseigné : {absent.code} — {absent.raison}", soft_wrap=True)
+    return True
+
+
 @app.command()
 def run(
-    annee: str = typer.Option(..., "--annee",
-                              help="Millésime à traiter (AAAA), ou une plage (AAAA-AAAA) rattrapée en un seul run."),
+    annee: Optional[str] = typer.Option(None, "--annee",
+                                        help="Millésime à traiter (AAAA), ou une plage (AAAA-AAAA) rattrapée en un seul run."),
+    mois: Optional[str] = typer.Option(None, "--mois",
+                                       help="Le run mensuel (AAAA-MM) : ingestion du mois, tableau de bord mensuel publié."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des extraits (défaut : data_raw/)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
     interne: bool = typer.Option(
@@ -255,12 +333,20 @@ def run(
     sans_atlas: bool = typer.Option(False, "--sans-atlas",
                                     help="Tout sauf l'atlas : ingestion, dbt, contrôles, exports des indicateurs."),
 ) -> None:
-    """Run the whole pipeline for one year (or a range of years) on the extracts of DATA_DIR."""
-    first, last = parse_years(annee)
+    """Run the whole pipeline for one year (or a range of years) on the extracts of DATA_DIR, or the
+    monthly run of one month (--mois)."""
+    if (annee is None) == (mois is None):
+        raise typer.BadParameter("donnez --annee AAAA[-AAAA] ou --mois AAAA-MM (l'un des deux).")
+    if mois is not None:
+        mois = parse_month(mois)
+    else:
+        first, last = parse_years(annee)
     settings = _settings(data_dir)
     if not settings.data_dir.is_dir():
         console.print(f"[red]{settings.data_dir} n'existe pas.[/red] Donnez --data-dir, ou lancez `observatoire demo`.")
         raise typer.Exit(2)
+    if mois is not None:
+        raise typer.Exit(0 if run_month(settings, mois, verbose) else 1)
     raise typer.Exit(0 if run_years(settings, first, last, verbose, interne, atlas=not sans_atlas) else 1)
 
 

@@ -1,4 +1,5 @@
-"""The Dagster code location: assets, checks, the annual job and its schedule, resources."""
+"""The Dagster code location: assets, checks, the jobs and their schedules (annual, monthly dashboard),
+resources."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pipeline.assets.dbt import ObservatoireDbtResource, build_dbt_assets, manif
 from pipeline.assets.publication import build_publication_assets
 from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
 from pipeline.assets.quality import build_gx_checks
+from pipeline.assets.tableau_de_bord import build_tableau_de_bord_assets
 from pipeline.partitions import annual_partitions, monthly_partitions
 from pipeline.sensors import data_raw_sensor
 from pipeline.resources import ObservatoireResource
@@ -20,6 +22,7 @@ from pipeline.settings import DBT_PROJECT_DIR, Settings, duckdb_config
 ANNUAL_JOB = "annuel"
 MONTHLY_JOB = "mensuel"
 HISTORY_JOB = "historique"
+TABLEAU_JOB = "mensuel_tableau_de_bord"
 
 
 def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -35,6 +38,21 @@ def annual_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefiniti
     return _schedule
 
 
+def monthly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    """Every 5th of the month, the previous month's partition: the fichier partagé's extracts of a month
+    (demands at its end, its CALEOL examinations) are exported in the first days of the next. Stopped by
+    default, like the annual schedule: an EPCI turns it on once its extracts arrive by themselves."""
+
+    @dg.schedule(cron_schedule="0 3 5 * *", job=job, name="mensuel_le_5",
+                 default_status=dg.DefaultScheduleStatus.STOPPED)
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        date = context.scheduled_execution_time
+        annee, mois = (date.year, date.month - 1) if date.month > 1 else (date.year - 1, 12)
+        return dg.RunRequest(run_key=f"{annee}-{mois:02d}", partition_key=f"{annee}-{mois:02d}")
+
+    return _schedule
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster needs, for the folders of ``settings`` (already activated)."""
     dbt_defs = build_dbt_assets(manifest_path())
@@ -42,9 +60,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ingest = ingest_assets()
     monthly = [a for a in ingest if a.partitions_def == monthly_partitions]
     monthly_selection = dg.AssetSelection.assets(*monthly)
+    tableau_assets, tableau_checks = build_tableau_de_bord_assets(deps=[k for a in monthly for k in a.keys])
     annual_job = dg.define_asset_job(
         ANNUAL_JOB,
-        selection=dg.AssetSelection.all() - monthly_selection,
+        selection=dg.AssetSelection.all() - monthly_selection - dg.AssetSelection.assets(*tableau_assets),
         partitions_def=annual_partitions,
         description="Le pipeline complet d'une année : ingestion, dbt, contrôles qualité, atlas, exports.",
     )
@@ -53,6 +72,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         selection=monthly_selection,
         partitions_def=monthly_partitions,
         description="L'ingestion des extraits mensuels (demandes, examens en CALEOL).",
+    )
+    tableau_job = dg.define_asset_job(
+        TABLEAU_JOB,
+        selection=monthly_selection | dg.AssetSelection.assets(*tableau_assets),
+        partitions_def=monthly_partitions,
+        description="Le mois : ingestion des extraits mensuels, tables de l'année jusqu'au mois (dbt), "
+                    "tableau de bord mensuel (PDF et HTML) publié.",
     )
     annual_ingest = [a for a in [*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv]
                      if a.partitions_def == annual_partitions]
@@ -64,10 +90,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                     "sans rien publier.",
     )
     return dg.Definitions(
-        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, *publication_assets],
-        asset_checks=[*build_gx_checks({k for a in dbt_defs for k in a.keys}), *publication_checks],
-        jobs=[annual_job, monthly_job, history_job],
-        schedules=[annual_schedule(annual_job)],
+        assets=[*ingest, raw_geo_communes, raw_geo_iris, raw_geo_qpv, *dbt_defs, *publication_assets,
+                *tableau_assets],
+        asset_checks=[*build_gx_checks({k for a in dbt_defs for k in a.keys}), *publication_checks, *tableau_checks],
+        jobs=[annual_job, monthly_job, history_job, tableau_job],
+        schedules=[annual_schedule(annual_job), monthly_schedule(tableau_job)],
         sensors=[data_raw_sensor(annual_job, monthly_job, settings.data_dir)],
         resources={
             "observatoire": ObservatoireResource.from_settings(settings),

@@ -17,3 +17,14 @@
     where {{ column }} between {{ annee_min() }} and {{ annee_max() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The month of a monthly dashboard run: OBSERVATOIRE_MOIS_MAX (AAAA-MM), set by the dashboard's asset
+    (pipeline/assets/tableau_de_bord.py) for its dbt invocation only. The monthly extracts after that
+    month are left out of staging, so every mart of its year counts the year to date; unset (every
+    other run), every month ingested. -#}
+{% macro mois_filter() -%}
+    {%- set mois_max = env_var('OBSERVATOIRE_MOIS_MAX', '') -%}
+    {%- if mois_max -%}
+    where annee * 100 + mois <= {{ mois_max[:4] | int * 100 + mois_max[5:7] | int }}
+    {%- endif -%}
+{%- endmacro %}

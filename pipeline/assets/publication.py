@@ -102,9 +102,10 @@ def controles_du_run(instance: dg.DagsterInstance, run_id: str, dbt_dir: Path | 
 
 
 def construire_annee(settings: Settings, annee: int, run_id: str, catalogue: Catalogue, interne: bool = False,
-                     controles: dict | None = None):
-    """Build the publication of one year in its build folder (a previous build is replaced)."""
-    dossier = dossier_construit(settings, annee, interne)
+                     controles: dict | None = None, dossier: Path | None = None):
+    """Build the publication of one year in its build folder (a previous build is replaced); ``dossier``:
+    another build folder (the monthly dashboard's)."""
+    dossier = dossier or dossier_construit(settings, annee, interne)
     if dossier.exists():
         shutil.rmtree(dossier)
     estampille = atlas_metadata(annee, run_id, is_demo(settings.data_dir), code_version(), datetime.now())

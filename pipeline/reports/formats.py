@@ -80,6 +80,15 @@ def fr_mois(valeur: Any) -> str:
     return _avec(valeur, lambda v: f"{v:.1f}".replace(".", ",") + NBSP + "mois")
 
 
+MOIS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre")
+
+
+def fr_mois_annee(mois: str) -> str:
+    """A month ``AAAA-MM`` in words: ``2024-03`` → ``mars 2024``."""
+    return f"{MOIS_FR[int(mois[5:7]) - 1]} {mois[:4]}"
+
+
 #: How a figure of each catalogue unit prints.
 PAR_UNITE = {"part": fr_pct, "nombre": fr_entier, "ratio": fr_decimal, "mois": fr_mois, "euros_m2": fr_euros_m2}
 

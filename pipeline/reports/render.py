@@ -232,14 +232,17 @@ def html_twin(markdown: str, html: Path, metadata: dict[str, Any], workdir: Path
 
 
 def render_document(source_dir: Path, qmd_name: str, build_dir: Path, params: dict[str, Any],
-                    metadata: dict[str, Any], use_quarto: bool | None = None) -> Path:
+                    metadata: dict[str, Any], use_quarto: bool | None = None, partages: tuple[Path, ...] = ()) -> Path:
     """Copy the document folder into ``build_dir`` and render it there; return the built PDF.
 
-    ``use_quarto``: None = Quarto when it is on PATH, else the project's renderer.
+    ``use_quarto``: None = Quarto when it is on PATH, else the project's renderer. ``partages``: files
+    of another document copied beside it (the dashboard takes the atlas's page design and stamp).
     """
     if build_dir.exists():
         shutil.rmtree(build_dir)
     shutil.copytree(source_dir, build_dir, ignore=shutil.ignore_patterns("*.pdf", "figures", "_freeze"))
+    for fichier in partages:
+        shutil.copy2(fichier, build_dir / fichier.name)
     qmd = build_dir / qmd_name
     pdf = build_dir / f"{qmd.stem}.pdf"
     if use_quarto is None:

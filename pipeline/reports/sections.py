@@ -186,22 +186,35 @@ class Atlas:
                               f"Chiffres clés {p} et {n} (tables publiées : ind_25, diag_parc_bailleur, diag_tension, "
                               f"ind_03, ind_23, ind_14, ind_18 ; « – » : non renseigné)")
 
-    def feux_objectifs(self) -> str:
-        """The four legal objectives as a traffic-light table."""
-        rangs, raisons = [], []
+    def objectifs_totaux(self) -> tuple[list[tuple[str, dict, str, pd.Series | None, bool]], list[str]]:
+        """Each legal objective's total row of the year (None when « non renseigné ») and whether it is
+        met; and why those not published are not — a threshold missing or marked demo on real data, a
+        source absent: what to enter."""
+        objectifs, raisons = [], []
         for code, filtre, libelle in OBJECTIFS:
-            ligne = self.d.lignes(code, **filtre)
-            if ligne.empty:
-                rangs.append({"": "", "Objectif": libelle, "Valeur": "non renseigné", "Cible": "–",
-                              "Plancher légal": "–", "Écart": "–", str(self.annee - 1): "–"})
-                # why, and what to enter (a threshold missing or marked demo on real data, a source absent)
+            lignes = self.d.lignes(code, **filtre)
+            if lignes.empty:
                 raison = self.d.raison(code)
                 if raison and raison not in raisons:
                     raisons.append(raison)
+                objectifs.append((code, filtre, libelle, None, False))
                 continue
-            ligne = ligne.iloc[0]
+            ligne = lignes.iloc[0]
             ecart = ligne["ecart"]
-            atteint = ecart is not MASQUE and not manquant(ecart) and float(ecart) == 0
+            objectifs.append((code, filtre, libelle, ligne,
+                              ecart is not MASQUE and not manquant(ecart) and float(ecart) == 0))
+        return objectifs, raisons
+
+    def feux_objectifs(self) -> str:
+        """The four legal objectives as a traffic-light table."""
+        rangs = []
+        objectifs, raisons = self.objectifs_totaux()
+        for code, filtre, libelle, ligne, atteint in objectifs:
+            if ligne is None:
+                rangs.append({"": "", "Objectif": libelle, "Valeur": "non renseigné", "Cible": "–",
+                              "Plancher légal": "–", "Écart": "–", str(self.annee - 1): "–"})
+                continue
+            ecart = ligne["ecart"]
             legal = ligne.get("cible_legale")
             plancher = "–" if legal is None or manquant(legal) or legal == ligne["cible"] else fr_pct(legal, 0)
             precedent = self.d.chiffre(code, "valeur", self.annee - 1, **filtre)

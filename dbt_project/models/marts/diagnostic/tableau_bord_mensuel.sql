@@ -3,6 +3,7 @@
 -- Monthly dashboard (indicators.md, section C; the fichier partagé's « statistiques » page): for each
 -- month with a demand snapshot and each typology (TOTAL included), one row per mesure:
 --   demandes_actives       active demands at the end of the month (wished typology);
+--   nouvelles_demandes     of which filed during the month (DATE_DEPOT in the month);
 --   parc                   dwellings of the parc social, RPLS millésime of the year (1 January);
 --   attributions_12_mois   attributions prononcées of the 12 months ending with the month;
 --   baux_signes_12_mois    of which followed by a signed lease (the fichier partagé's own count).
@@ -37,6 +38,10 @@ situations as (
 lignes as (
     select annee, mois, coalesce(typologie, 'INCONNUE') as typologie, 'demandes_actives' as mesure,
            1 as compte
+    from demandes
+    union all
+    select annee, mois, coalesce(typologie, 'INCONNUE'), 'nouvelles_demandes',
+           case when date_trunc('month', date_depot) = make_date(annee, mois, 1) then 1 else 0 end
     from demandes
     union all
     select situations.annee, situations.mois, coalesce(logements.typologie, 'INCONNUE'), 'parc', 1

@@ -41,3 +41,5 @@ final as (
 )
 
 select * from final
+-- a monthly dashboard run stops at its month (macros/annee_filter.sql)
+{{ mois_filter() }}
