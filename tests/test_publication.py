@@ -453,3 +453,26 @@ def test_a_year_without_survey_is_described_by_the_previous_survey_when_its_extr
     sans_extrait = entrepot(tmp_path / "w2.duckdb", {"fragilite_iris": frame}, [("rpls", "2021")])
     publication = exporter_annee(sans_extrait, 2021, tmp_path / "out2", estampille(), "242100410", avec_enquetes)
     assert publication.publies == () and "absente" in publication.sources["ops"]
+
+
+def test_a_dashboard_built_up_to_march_says_its_months_whatever_later_months_are_loaded():
+    """The stamp and the ingestion summary of a publication built up to a month count the monthly
+    extracts up to that month, and every annual one (the dashboard of March, April already loaded)."""
+    import duckdb
+
+    from pipeline.publication.tampon import ingestion_de_l_annee, millesimes
+    from pipeline.warehouse import IngestionRecord, _log
+
+    conn = duckdb.connect()
+    conn.execute("create schema raw")
+    for source, periode in [("demandes", "2024-01"), ("demandes", "2024-02"), ("demandes", "2024-03"),
+                            ("demandes", "2024-04"), ("rpls", "2024"), ("demandes", "2023-12")]:
+        _log(conn, IngestionRecord(source=source, periode=periode, fichier=f"{source}_{periode}.csv", sha256="x",
+                                   taille=1, layout="l", lignes_lues=10, lignes_gardees=9, lignes_rejetees=1,
+                                   duree_s=0.1, run_id="r"))
+    assert millesimes(conn, 2024) == {"demandes": "2024-01 à 2024-04 (4 mois)", "rpls": "2024"}
+    assert millesimes(conn, 2024, "2024-03") == {"demandes": "2024-01 à 2024-03 (3 mois)", "rpls": "2024"}
+    par_source = {r["source"]: r for r in ingestion_de_l_annee(conn, 2024, "2024-03")}
+    assert par_source["demandes"]["fichiers"] == 3 and par_source["demandes"]["lignes_rejetees"] == 3
+    assert par_source["rpls"]["fichiers"] == 1
+    assert {r["source"]: r["fichiers"] for r in ingestion_de_l_annee(conn, 2024)} == {"demandes": 4, "rpls": 1}

@@ -102,15 +102,15 @@ def controles_du_run(instance: dg.DagsterInstance, run_id: str, dbt_dir: Path | 
 
 
 def construire_annee(settings: Settings, annee: int, run_id: str, catalogue: Catalogue, interne: bool = False,
-                     controles: dict | None = None, dossier: Path | None = None):
+                     controles: dict | None = None, dossier: Path | None = None, jusqu_au_mois: str | None = None):
     """Build the publication of one year in its build folder (a previous build is replaced); ``dossier``:
-    another build folder (the monthly dashboard's)."""
+    another build folder, and ``jusqu_au_mois`` its last month (the monthly dashboard's)."""
     dossier = dossier or dossier_construit(settings, annee, interne)
     if dossier.exists():
         shutil.rmtree(dossier)
     estampille = atlas_metadata(annee, run_id, is_demo(settings.data_dir), code_version(), datetime.now())
     return construire_publication(settings.warehouse, annee, dossier, estampille, settings.epci, catalogue,
-                                  secret=not interne, controles=controles)
+                                  secret=not interne, controles=controles, jusqu_au_mois=jusqu_au_mois)
 
 
 def dossier_qualite(settings: Settings, annee: int) -> Path:

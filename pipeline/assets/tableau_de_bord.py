@@ -106,7 +106,7 @@ def build_tableau_de_bord_assets(catalogue: Catalogue | None = None, deps: list[
         context.log.info(f"dbt jusqu'à {mois} : {time.perf_counter() - debut:.0f} s")
         construction = construire_annee(settings, int(mois[:4]), context.run_id, catalogue,
                                         controles=controles_du_run(context.instance, context.run_id, settings.dbt_dir),
-                                        dossier=dossier_tableau_construit(settings, mois))
+                                        dossier=dossier_tableau_construit(settings, mois), jusqu_au_mois=mois)
         non_renseignes = [f"{a.code} : {a.raison}" for a in construction.non_renseignes]
         context.log.info(f"tableau de bord {mois} : {len(construction.publies)} table(s), "
                          f"{len(non_renseignes)} non renseignée(s), {construction.cellules_masquees} ligne(s) masquée(s)")

@@ -74,19 +74,22 @@ def lire_libelles(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def construire_publication(warehouse: Path, annee: int, dossier: Path, estampille: Mapping[str, Any], epci: str,
                            catalogue: Catalogue | None = None, secret: bool = True,
-                           controles: Mapping[str, Any] | None = None) -> Construction:
+                           controles: Mapping[str, Any] | None = None, jusqu_au_mois: str | None = None
+                           ) -> Construction:
     """Build every file of the publication of ``annee`` in ``dossier`` (created; must not exist) from the
     marts of ``warehouse`` (read-only). ``estampille`` is the run's stamp
     (:func:`pipeline.assets.atlas.atlas_metadata`); ``controles`` the run's data-quality checks so far
-    (passed, failed, warned), written with the rows each source's ingestion quarantined."""
+    (passed, failed, warned), written with the rows each source's ingestion quarantined;
+    ``jusqu_au_mois`` (``AAAA-MM``, the monthly dashboard): the monthly extracts counted up to that month,
+    as the marts were built."""
     from pipeline.publication.geopackage import ecrire_geopackage
 
     catalogue = catalogue or charger()
     with connect_read_only(warehouse) as conn:
-        presentes = {**enquetes_reprises(conn, catalogue, annee), **millesimes(conn, annee)}
+        presentes = {**enquetes_reprises(conn, catalogue, annee), **millesimes(conn, annee, jusqu_au_mois)}
         preparation = preparer(conn, catalogue, annee, presentes, secret=secret)
         libelles = lire_libelles(conn)
-        qualite = {"controles": dict(controles or {}), "ingestion": ingestion_de_l_annee(conn, annee)}
+        qualite = {"controles": dict(controles or {}), "ingestion": ingestion_de_l_annee(conn, annee, jusqu_au_mois)}
         noms_sources = sorted({s for ind in catalogue.indicateurs for s in ind.source} | set(presentes))
         tampon = Tampon.depuis_atlas({**estampille, "interne": not secret}, epci,
                                      {s: presentes.get(s, "absente (non renseigné)") for s in noms_sources})

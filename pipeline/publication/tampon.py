@@ -58,8 +58,16 @@ class Tampon:
         return lignes
 
 
-def millesimes(conn: duckdb.DuckDBPyConnection, annee: int) -> dict[str, str]:
-    """Source → the periods of ``annee`` ingested with at least one row kept (``raw._ingestion``).
+def _jusqu_au_mois(mois: str | None) -> tuple[str, list[str]]:
+    """The condition on ``periode`` that keeps the monthly periods up to ``mois`` (``AAAA-MM``; every
+    period when None) and every annual one: a dashboard built up to March says so, whatever later
+    months the warehouse already holds."""
+    return "(length(periode) = 4 or periode <= ?)", [mois or "9999-99"]
+
+
+def millesimes(conn: duckdb.DuckDBPyConnection, annee: int, jusqu_au_mois: str | None = None) -> dict[str, str]:
+    """Source → the periods of ``annee`` ingested with at least one row kept (``raw._ingestion``), the
+    monthly ones up to ``jusqu_au_mois`` when given.
 
     An annual source reads ``2021``; a monthly one ``2021-01 à 2021-12 (12 mois)``. Only the last
     ingestion of each (source, period) counts: a corrected extract replaced the earlier one.
@@ -69,12 +77,13 @@ def millesimes(conn: duckdb.DuckDBPyConnection, annee: int) -> dict[str, str]:
                           "and table_name = ?", [schema, table]).fetchone()[0]
     if not existe:
         return {}
+    condition, valeurs = _jusqu_au_mois(jusqu_au_mois)
     lignes = conn.execute(
         f"""select source, periode from (
                 select source, periode, lignes_gardees,
                        row_number() over (partition by source, periode order by ingere_le desc) as rang
-                from {INGESTION_LOG} where left(periode, 4) = ?)
-            where rang = 1 and lignes_gardees > 0 order by source, periode""", [str(annee)]).fetchall()
+                from {INGESTION_LOG} where left(periode, 4) = ? and {condition})
+            where rang = 1 and lignes_gardees > 0 order by source, periode""", [str(annee), *valeurs]).fetchall()
     periodes: dict[str, list[str]] = {}
     for source, periode in lignes:
         periodes.setdefault(source, []).append(periode)
@@ -110,16 +119,19 @@ def enquetes_reprises(conn: duckdb.DuckDBPyConnection, catalogue: Catalogue, ann
 
 
 
-def ingestion_de_l_annee(conn: duckdb.DuckDBPyConnection, annee: int) -> list[dict[str, Any]]:
+def ingestion_de_l_annee(conn: duckdb.DuckDBPyConnection, annee: int,
+                         jusqu_au_mois: str | None = None) -> list[dict[str, Any]]:
     """Per source, what the ingestion of ``annee``'s extracts kept and rejected (the last ingestion of
-    each period counts): the data-quality summary of the publication."""
+    each period counts; the monthly ones up to ``jusqu_au_mois`` when given): the data-quality summary
+    of the publication."""
     schema, table = INGESTION_LOG.split(".")
     if table not in tables_of_schema(conn, schema):
         return []
+    condition, valeurs = _jusqu_au_mois(jusqu_au_mois)
     lignes = conn.execute(
         f"""select source, count(*), sum(lignes_lues), sum(lignes_gardees), sum(lignes_rejetees)
             from (select *, row_number() over (partition by source, periode order by ingere_le desc) as rang
-                  from {INGESTION_LOG} where left(periode, 4) = ?)
-            where rang = 1 group by source order by source""", [str(annee)]).fetchall()
+                  from {INGESTION_LOG} where left(periode, 4) = ? and {condition})
+            where rang = 1 group by source order by source""", [str(annee), *valeurs]).fetchall()
     return [{"source": s, "fichiers": int(f), "lignes_lues": int(l), "lignes_gardees": int(g),
              "lignes_rejetees": int(r)} for s, f, l, g, r in lignes]
