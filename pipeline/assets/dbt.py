@@ -29,6 +29,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
 
 from pipeline.partitions import annual_partitions
+from pipeline.provenance import is_demo
 from pipeline.resources import ObservatoireResource
 from pipeline.settings import DBT_PROJECT_DIR, WRITER_POOL
 
@@ -188,9 +189,7 @@ def _years(context: dg.AssetExecutionContext) -> list[int]:
 
 
 def _demo(observatoire: ObservatoireResource) -> bool:
-    """Whether the run's data folder is the demo's (the one decision, from the generator's marker)."""
-    from pipeline.demo import is_demo
-
+    """Whether the run's data folder is the demo's (the one decision: :mod:`pipeline.provenance`)."""
     return is_demo(observatoire.settings().data_dir)
 
 
