@@ -51,8 +51,9 @@ def _files(data_dir: Path) -> list[Path]:
 
 def write_manifest(data_dir: Path, files: Iterable[Path]) -> Path:
     """Write the manifest of ``files`` (inside ``data_dir``) at the top of ``data_dir``."""
-    lines = sorted(f"{sha256(p)}  {p.relative_to(data_dir).as_posix()}\n" for p in set(files)
+    names = sorted(p.relative_to(data_dir).as_posix() for p in set(files)
                    if not (p.parent == data_dir and p.name in IGNORED))
+    lines = [f"{sha256(data_dir / name)}  {name}\n" for name in names]
     path = data_dir / MANIFEST
     path.write_text("".join(lines), encoding="utf-8")
     return path
