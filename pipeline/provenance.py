@@ -92,7 +92,7 @@ class Provenance:
         if self.demo:
             return ""
         if not self.has_manifest:
-            return f"pas de manifeste de la démonstration ({MANIFEST})"
+            return f"pas de manifeste de la démonstration, {MANIFEST}"
         parts = []
         for files, what in ((self.foreign, "absent(s) du manifeste de la démonstration"),
                             (self.modified, "modifié(s) depuis leur écriture par la démonstration")):
