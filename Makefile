@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	@$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" pipeline >/dev/null 2>&1 || true
 	@touch $(STAMP)
 
-## make demo: generate the demo extracts, run the whole pipeline, write the atlas PDF
+## make demo: generate the demo extracts (in data_demo/), run the whole pipeline, write the atlas PDF
 demo: $(STAMP)
 	$(VENV)/bin/observatoire demo
 
@@ -49,4 +49,4 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile --python $(PY) pyproject.toml --extra dev -o constraints.txt
 
 clean:
-	rm -rf var reports/output dbt_project/target dbt_project/logs
+	rm -rf var reports/output data_demo dbt_project/target dbt_project/logs

@@ -6,7 +6,7 @@
 Loads into a fresh warehouse (under a temporary home, removed after) through the same ``ingest_file`` the Dagster
 assets call, so the figures are those of a real run minus Dagster's own overhead. Prints, per
 source, files, rows read / kept / rejected, seconds and rows per second, then the total and the peak
-memory (max RSS) of the process. The demo key pseudonymises (the demo marker is required).
+memory (max RSS) of the process. The demo key pseudonymises (on a folder the demo wrote, untouched).
 ``benchmarks/annual.py`` sets the same ingestion against a bare DuckDB scan and the whole run.
 """
 

@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/small_year.py --from /tmp/demo --annee 2021 --lignes 30 --to /tmp/annee30
     .venv/bin/python benchmarks/annual.py --data-dir /tmp/annee30 --annee 2021 --cases e2e
 
-Copies the demo marker and the contours, then, for every CSV extract of the year (annual and
+Copies the demo's note and the contours, then, for every CSV extract of the year (annual and
 monthly), its header and its first N lines: a year the pipeline runs through end to end, every
-source present, with N rows per file.
+source present, with N rows per file. Cut from the demo's folder, the small year is a smaller demo:
+it gets the manifest of what was written (``pipeline.provenance``), so it runs with the demo's key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.provenance import MANIFEST, is_demo, write_manifest  # noqa: E402
 
 PERIOD = re.compile(r"_(\d{4})(?:-\d{2})?\.csv$")
 
@@ -22,7 +28,7 @@ def small_year(source: Path, annee: int, lignes: int, target: Path) -> list[Path
     """Write the small year into ``target`` (which must not exist); return the extracts written."""
     target.mkdir(parents=True)
     for path in source.iterdir():
-        if path.is_file() and not PERIOD.search(path.name):  # the demo marker, READMEs
+        if path.is_file() and not PERIOD.search(path.name) and path.name != MANIFEST:  # the demo's note, READMEs
             shutil.copy2(path, target / path.name)
     if (source / "geo").is_dir():
         shutil.copytree(source / "geo", target / "geo")
@@ -40,6 +46,8 @@ def small_year(source: Path, annee: int, lignes: int, target: Path) -> list[Path
                     break
                 writing.write(line)
         written.append(out)
+    if is_demo(source):
+        write_manifest(target, [p for p in target.rglob("*") if p.is_file()])
     return written
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -46,10 +47,15 @@ def parse_years(text: str) -> tuple[int, int]:
     return first, last
 
 
-def _settings(data_dir: Optional[Path]) -> Settings:
+def _settings(data_dir: Optional[Path], demo: bool = False) -> Settings:
+    """The installation's settings, activated (folders, environment): the extracts of ``data_dir``,
+    else of the demo's own folder (``demo``) or of the drop zone (``OBSERVATOIRE_DATA_DIR``)."""
+    settings = Settings.from_env()
     if data_dir is not None:
-        os.environ["OBSERVATOIRE_DATA_DIR"] = str(data_dir.resolve())
-    return Settings.from_env().activate()
+        settings = dataclasses.replace(settings, data_dir=data_dir.resolve())
+    elif demo:
+        settings = dataclasses.replace(settings, data_dir=settings.demo_dir)
+    return settings.activate()
 
 
 def run_config(verbose: bool, interne: bool = False) -> dict:
@@ -356,7 +362,8 @@ def demo(
     annee: str = typer.Option(str(DEMO_YEAR), "--annee",
                               help="Année (AAAA) ou plage (AAAA-AAAA) de démonstration à traiter."),
     years: str = typer.Option("2016-2025", "--years", help="Années des données fictives à écrire (AAAA-AAAA)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire les données fictives (défaut : data_raw/)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir",
+                                            help="Où écrire les données fictives (défaut : data_demo/, jamais data_raw/)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Afficher le journal Dagster."),
 ) -> None:
     """Generate the demo extracts (2016–2025), then run the pipeline on the demo year."""
@@ -366,7 +373,7 @@ def demo(
     first, last = parse_years(annee)
     if not (span[0] <= first and last <= span[1]):
         raise typer.BadParameter(f"« {annee} » n'est pas dans {years}.", param_hint="--annee")
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, demo=True)
     _generate(settings, span, seed=None)
     raise typer.Exit(0 if run_years(settings, first, last, verbose) else 1)
 
@@ -376,48 +383,42 @@ def demo_generate(
     years: str = typer.Option("2016-2025", "--years", help="AAAA ou AAAA-AAAA."),
     scale: int = typer.Option(1, "--scale", min=1, help="Nombre de territoires de la même forme (≈ 200 : taille nationale)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Graine (défaut : celle de la démo)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire (défaut : data_raw/)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Où écrire (défaut : data_demo/)."),
 ) -> None:
     """Write the fictitious demo extracts (deterministic: same seed, same bytes)."""
-    _generate(_settings(data_dir), parse_years(years), seed, scale)
+    _generate(_settings(data_dir, demo=True), parse_years(years), seed, scale)
 
 
 @demo_app.command("calibration")
 def demo_calibration(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des données fictives (défaut : data_raw/)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des données fictives (défaut : data_demo/)."),
 ) -> None:
     """Print each published target of the demo, the value read back from the files, and the tolerance."""
-    from pipeline.demo import is_demo
     from pipeline.demo.calibration import rapport, texte
+    from pipeline.provenance import provenance
 
-    settings = _settings(data_dir)
-    if not is_demo(settings.data_dir):
-        console.print(f"[red]{settings.data_dir} ne contient pas de données de démonstration[/red] : "
-                      f"lancez d'abord `observatoire demo generate`.")
+    settings = _settings(data_dir, demo=True)
+    origine = provenance(settings.data_dir)
+    if not origine.demo:
+        console.print(f"[red]{settings.data_dir} ne contient pas (seulement) des données de démonstration[/red] : "
+                      f"{origine.reason()}. Lancez d'abord `observatoire demo generate`.")
         raise typer.Exit(2)
     lignes = rapport(settings.data_dir)
     print(texte(lignes))
     raise typer.Exit(1 if any(l.ok is False for l in lignes) else 0)
 
 
-def _foreign_files(data_dir: Path) -> list[Path]:
-    """Files of ``data_dir`` the demo did not write (real commune contours in geo/ are welcome)."""
-    if not data_dir.exists():
-        return []
-    out = []
-    for path in data_dir.iterdir():
-        if path.name == "README.md" or (path.name == "geo" and path.is_dir()):
-            continue
-        out.append(path)
-    return out
-
-
 def _generate(settings: Settings, years: tuple[int, int], seed: Optional[int], scale: int = 1) -> None:
-    from pipeline.demo import DEFAULT_SEED, generate, is_demo
+    from pipeline.demo import DEFAULT_SEED, generate
+    from pipeline.provenance import provenance
 
     data_dir = settings.data_dir
-    if _foreign_files(data_dir) and not is_demo(data_dir):
-        console.print(f"[red]{data_dir} contient des fichiers qui ne sont pas des données de démonstration.[/red] "
+    # The demo writes only among its own files (an earlier demo's, even modified since); the user's
+    # commune contours in geo/ are welcome (it draws inside them).
+    etrangers = [f for f in provenance(data_dir).foreign if not f.startswith("geo/")]
+    if etrangers:
+        console.print(f"[red]{data_dir} contient des fichiers qui ne sont pas des données de démonstration[/red] "
+                      f"({', '.join(etrangers[:5])}{' …' if len(etrangers) > 5 else ''}). "
                       f"La démo n'y écrit pas : donnez un autre --data-dir.")
         raise typer.Exit(2)
     started = time.perf_counter()

@@ -3,13 +3,11 @@ resources."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipeline.assets.dbt import ObservatoireDbtResource, build_dbt_assets, manifest_path
+from pipeline.assets.dbt import DBT_PROJECT, ObservatoireDbtResource, build_dbt_assets, dbt_executable, prepare_dbt_project
 from pipeline.assets.publication import build_publication_assets
 from pipeline.assets.ingest import ingest_assets, raw_geo_communes, raw_geo_iris, raw_geo_qpv
 from pipeline.assets.quality import build_gx_checks
@@ -17,7 +15,7 @@ from pipeline.assets.tableau_de_bord import build_tableau_de_bord_assets
 from pipeline.partitions import annual_partitions, monthly_partitions
 from pipeline.sensors import data_raw_sensor
 from pipeline.resources import ObservatoireResource
-from pipeline.settings import DBT_PROJECT_DIR, Settings, duckdb_config
+from pipeline.settings import Settings, duckdb_config
 
 ANNUAL_JOB = "annuel"
 MONTHLY_JOB = "mensuel"
@@ -54,8 +52,11 @@ def monthly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinit
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """Everything Dagster needs, for the folders of ``settings`` (already activated)."""
-    dbt_defs = build_dbt_assets(manifest_path())
+    """Everything Dagster needs, for the folders of ``settings``. The dbt manifest is prepared first
+    when it is missing or stale (:func:`prepare_dbt_project`); nothing is written in the home and the
+    environment is left as it is: the resource ``observatoire`` activates the settings when a run
+    uses it (:class:`ObservatoireResource`)."""
+    dbt_defs = build_dbt_assets(prepare_dbt_project(settings.warehouse))
     publication_assets, publication_checks = build_publication_assets(dbt_defs)
     ingest = ingest_assets()
     monthly = [a for a in ingest if a.partitions_def == monthly_partitions]
@@ -100,14 +101,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "observatoire": ObservatoireResource.from_settings(settings),
             "duckdb": DuckDBResource(database=str(settings.warehouse), connection_config=duckdb_config()),
             # The venv's dbt, found beside the interpreter (the venv need not be on PATH).
-            "dbt": ObservatoireDbtResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                                         dbt_executable=str(Path(sys.executable).parent / "dbt")),
+            "dbt": ObservatoireDbtResource(project_dir=DBT_PROJECT, dbt_executable=str(dbt_executable())),
         },
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The code location ``dagster dev -m pipeline.definitions`` loads (built when loaded, not when
-    the module is imported: the CLI imports this module and builds its own)."""
-    return build_definitions(Settings.from_env().activate())
+    """The code location ``dagster dev -m pipeline.definitions`` loads: built when the location loads
+    (the dbt manifest prepared then if needed), not when the module is imported — the CLI imports this
+    module and builds its own. The settings are activated by the resource, in the run."""
+    return build_definitions(Settings.from_env())

@@ -2,7 +2,8 @@
 
 Everything the pipeline writes lives under one home (``OBSERVATOIRE_HOME``, default the project
 folder): the DuckDB warehouse, ``DAGSTER_HOME``, caches, the published reports. The extracts are
-read from the data folder (``OBSERVATOIRE_DATA_DIR``, default ``<home>/data_raw``).
+read from the data folder (``OBSERVATOIRE_DATA_DIR``, default ``<home>/data_raw``); the demo's, from
+``<home>/data_demo``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ class Settings:
         data_dir = Path(os.environ.get("OBSERVATOIRE_DATA_DIR", home / "data_raw")).resolve()
         epci = os.environ.get("OBSERVATOIRE_EPCI", EPCI_SIREN_DEFAULT)
         return cls(home=home, data_dir=data_dir, epci=epci)
+
+    @property
+    def demo_dir(self) -> Path:
+        """Where ``observatoire demo`` writes its fictitious extracts: a folder of its own, never the
+        drop zone of the real ones (``data_raw``)."""
+        return self.home / "data_demo"
 
     @property
     def var_dir(self) -> Path:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import dagster as dg
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import dagster as dg
+from dagster_dbt import DbtProject
+
+from pipeline.assets.dbt import manifest_is_fresh, prepare_dbt_project
 from pipeline.definitions import ANNUAL_JOB, build_definitions
-from pipeline.settings import WRITER_POOL
+from pipeline.settings import DBT_PROJECT_DIR, PROJECT_DIR, WRITER_POOL
 
 
 def test_definitions_load_with_every_stage(home):
@@ -59,3 +69,65 @@ def test_the_dbt_resource_neither_runs_dbt_version_nor_builds_an_adapter(home, m
 
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+#: Run in a fresh interpreter: import the code location (and, with ``charger``, load it as
+#: ``dagster dev`` does), recording every dbt process started (a library may start others: ``file`` for
+#: ``platform.architecture``) and every variable of the environment changed.
+SANS_EFFET = """
+import json, os, subprocess, sys
+lances = []
+popen = subprocess.Popen.__init__
+def espion(self, args, *a, **k):
+    if "dbt" in str(args):
+        lances.append(str(args))
+    return popen(self, args, *a, **k)
+subprocess.Popen.__init__ = espion
+avant = dict(os.environ)
+import pipeline.definitions
+if sys.argv[1] == "charger":
+    assert pipeline.definitions.defs().resolve_job_def("annuel") is not None
+changes = sorted(k for k in set(avant) | set(os.environ) if avant.get(k) != os.environ.get(k))
+print(json.dumps({"environnement": changes, "dbt": lances}))
+"""
+
+
+def _sans_effet(tmp_path: Path, quoi: str) -> dict:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OBSERVATOIRE_", "DAGSTER_", "DBT_"))}
+    env["OBSERVATOIRE_HOME"] = str(home)
+    result = subprocess.run([sys.executable, "-c", SANS_EFFET, quoi], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "home": sorted(p.name for p in home.rglob("*"))}
+
+
+def test_importing_the_definitions_writes_nothing_sets_nothing_and_runs_no_dbt(tmp_path):
+    assert _sans_effet(tmp_path, "importer") == {"environnement": [], "dbt": [], "home": []}
+
+
+def test_loading_the_code_location_leaves_the_home_and_the_environment_to_the_runs(tmp_path):
+    """The location loaded (the manifest already prepared): nothing in the empty home, the environment
+    untouched, no dbt started — the resource ``observatoire`` activates the settings in a run."""
+    prepare_dbt_project(tmp_path / "entrepot.duckdb")
+    assert _sans_effet(tmp_path, "charger") == {"environnement": [], "dbt": [], "home": []}
+
+
+def test_the_dbt_manifest_is_prepared_when_missing_or_stale_by_dagster_dbt(tmp_path, monkeypatch):
+    """From a clean checkout the manifest is prepared on first use (dagster-dbt's preparer, ``dbt
+    parse``), again after a project file changed, and not otherwise."""
+    projet = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, projet, ignore=shutil.ignore_patterns("target", "logs"))
+    project = DbtProject(project_dir=projet, profiles_dir=projet)
+    appels = []
+    monkeypatch.setattr(project.preparer, "prepare", lambda p: appels.append(p) or p.manifest_path.parent.mkdir(
+        parents=True, exist_ok=True) or p.manifest_path.write_text("{}"))
+    assert not manifest_is_fresh(project)
+    prepare_dbt_project(tmp_path / "entrepot.duckdb", project)
+    prepare_dbt_project(tmp_path / "entrepot.duckdb", project)
+    assert appels == [project] and manifest_is_fresh(project)
+    modele = next((projet / "models").rglob("*.sql"))
+    os.utime(modele, (time.time() + 10, time.time() + 10))
+    prepare_dbt_project(tmp_path / "entrepot.duckdb", project)
+    assert appels == [project, project]

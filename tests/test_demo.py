@@ -1,4 +1,4 @@
-"""The demo generator as a whole: every source written, the marker, the scale mode."""
+"""The demo generator as a whole: every source written, its manifest, the scale mode."""
 
 from __future__ import annotations
 
@@ -7,15 +7,24 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.assets.ingest import read_zones
-from pipeline.demo import DEMO_MARKER, generate, is_demo
+from pipeline.demo import DEMO_NOTE, generate
 from pipeline.demo.saisies import MANQUANTE
+from pipeline.provenance import MANIFEST, provenance, read_manifest, sha256
 from pipeline.sources.extract import all_sources, read_extract, source_for_file
 from pipeline.sources.geo import read_communes
 
 
 def test_one_year_writes_every_source_of_the_contract(tmp_path: Path) -> None:
     report = generate(tmp_path, years=(2020, 2020))
-    assert is_demo(tmp_path) and (tmp_path / DEMO_MARKER).read_text(encoding="utf-8").startswith("DONNÉES FICTIVES")
+    assert (tmp_path / DEMO_NOTE).read_text(encoding="utf-8").startswith("DONNÉES FICTIVES")
+    # The manifest lists every file written — the real commune contours too — with its SHA-256, and
+    # nothing else is in the folder: it is the demo's.
+    listed = read_manifest(tmp_path)
+    assert sorted(listed) == sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                                    if p.is_file() and p.name != MANIFEST)
+    assert {"geo/communes.geojson", "geo/iris.geojson", "geo/qpv.geojson", DEMO_NOTE} <= set(listed)
+    assert all(sha256(tmp_path / name) == digest for name, digest in listed.items())
+    assert provenance(tmp_path).demo
     folders = {p.relative_to(tmp_path).parts[0] for p in report.files if p.parent != tmp_path}
     assert folders == {"geo", "rpls", "sne", "syplo", "ops", "sls", "sisal", "bailleurs", "saisies"}
     # Every source the readers know has a file, but the saisie left out on purpose for the first

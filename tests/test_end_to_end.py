@@ -15,15 +15,17 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from pipeline.sources.pseudonymise import DEMO_KEY
+
 pytestmark = pytest.mark.slow
 
 OBSERVATOIRE = str(Path(sys.executable).parent / "observatoire")
 
 
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+def run_cli(home: Path, *args: str, **env_extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OBSERVATOIRE_", "DAGSTER_", "MPLCONFIGDIR", "XDG_CACHE_HOME"))}
-    env.update({"OBSERVATOIRE_HOME": str(home), "COLUMNS": "200"})
+    env.update({"OBSERVATOIRE_HOME": str(home), "COLUMNS": "200", **env_extra})
     return subprocess.run([OBSERVATOIRE, *args], env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -38,11 +40,12 @@ def pdf_text_of(page) -> str:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e") / "home"
-    data = home / "data_raw"
     # 2020 and 2021 in one run (a backfill of two years): 2020 is the year of the CIA's section-A table
-    result = run_cli(home, "demo", "--years", "2020-2021", "--annee", "2020-2021", "--data-dir", str(data))
+    result = run_cli(home, "demo", "--years", "2020-2021", "--annee", "2020-2021")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return home, data, result.stdout
+    # the demo is written in its own folder, never in the drop zone of the real extracts
+    assert (home / "data_demo" / "rpls" / "rpls_2021.csv").exists() and not (home / "data_raw").exists()
+    return home, home / "data_demo", result.stdout
 
 
 def test_demo_publishes_the_atlas_with_map_table_and_stamp(demo_run):
@@ -172,7 +175,9 @@ def test_failed_quality_gate_publishes_nothing_and_keeps_the_previous_atlas(demo
     header, first = lines[0].rstrip("\n").split(";"), lines[1].rstrip("\n").split(";")
     first[header.index("SURFHAB")] = "5"
     rpls.write_text("".join([lines[0], ";".join(first) + "\n", *lines[2:]]), encoding="utf-8")
-    result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(data))
+    # a demo file modified: the folder is no longer the demo's, a key is required (the demo's, so that
+    # the pseudonyms already in the warehouse stay those of the same households)
+    result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(data), OBSERVATOIRE_PSEUDO_KEY=DEMO_KEY)
     assert result.returncode == 1
     assert "gx_stg_rpls__logements" in result.stdout and "Rien n'a été publié" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
@@ -196,7 +201,7 @@ def test_a_truncated_extract_fails_the_run_naming_the_check_the_table_and_the_dr
     rpls = data / "rpls" / "rpls_2021.csv"
     lines = rpls.read_text(encoding="utf-8").splitlines(keepends=True)
     rpls.write_text("".join(lines[: int(len(lines) * 0.4)]), encoding="utf-8")
-    result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(data))
+    result = run_cli(home, "run", "--annee", "2021", "--data-dir", str(data), OBSERVATOIRE_PSEUDO_KEY=DEMO_KEY)
     assert result.returncode == 1 and "Rien n'a été publié" in result.stdout
     sortie = " ".join(result.stdout.split())
     assert "gx_stg_rpls__logements en échec" in sortie and "(variation) sur staging.stg_rpls__logements 2021" in sortie
@@ -220,7 +225,8 @@ def test_a_year_with_only_some_sources_publishes_what_they_allow(demo_run, tmp_p
     the parc tables are published and every indicator of the other sources is « non renseigné »."""
     _, data, _ = demo_run
     partiel = tmp_path / "partiel"
-    for relative in ("DONNEES_FICTIVES.txt", "rpls/rpls_2021.csv", "geo"):
+    # some of the demo's files, unchanged, with its manifest: still the demo's
+    for relative in ("DONNEES_FICTIVES.sha256", "DONNEES_FICTIVES.txt", "rpls/rpls_2021.csv", "geo"):
         source = data / relative
         (partiel / relative).parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

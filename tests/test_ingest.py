@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from pipeline.assets.ingest import ingest_file, ingest_files
-from pipeline.demo import DEMO_MARKER, generate
+from pipeline.demo import generate
+from pipeline.provenance import write_manifest
 from pipeline.sensors import changed_periods, data_raw_sensor, scan
 from pipeline.sources.extract import period_of, source_for_file
 from pipeline.sources.pseudonymise import DEMO_KEY, ENV_KEY, PseudoKeyMissing, pseudo_key, pseudonymise
@@ -53,7 +54,7 @@ def test_key_comes_from_the_environment_the_demo_key_only_for_demo_data(tmp_path
     monkeypatch.delenv(ENV_KEY, raising=False)
     with pytest.raises(PseudoKeyMissing, match=ENV_KEY):
         pseudo_key(tmp_path)
-    (tmp_path / DEMO_MARKER).write_text("x", encoding="utf-8")
+    write_manifest(tmp_path, [demandes(tmp_path, ["021210000001D;2021-01-05;EXTERNE;2;1;900;T2"])])
     assert pseudo_key(tmp_path) == DEMO_KEY.encode()
     monkeypatch.setenv(ENV_KEY, "cle-reelle")
     assert pseudo_key(tmp_path) == b"cle-reelle"

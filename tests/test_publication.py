@@ -25,8 +25,8 @@ from pipeline.assets.atlas import atlas_metadata
 from pipeline.assets.publication import (ATLAS_KEY, INDICATEURS_KEY, PUBLICATION_KEY, build_publication_assets,
                                          dossier_construit)
 from pipeline.definitions import ANNUAL_JOB, build_definitions
-from pipeline.demo import DEMO_MARKER
 from pipeline.partitions import annual_partitions
+from pipeline.provenance import write_manifest
 from pipeline.publication import exports
 from pipeline.publication.catalogue import Catalogue, Indicateur
 from pipeline.publication.exports import ExportError, exporter_annee
@@ -411,8 +411,8 @@ def _upstream(passes: bool):
 @pytest.mark.parametrize("passes", [True, False])
 def test_the_tables_are_built_and_audited_only_after_their_marts_pass_their_blocking_checks(home, passes):
     entrepot(home.warehouse, {"ind_refus": MART_REFUS}, [("attributions", "2021-03")])
-    (home.data_dir).mkdir(parents=True, exist_ok=True)
-    (home.data_dir / DEMO_MARKER).write_text("fictif")
+    home.data_dir.mkdir(parents=True, exist_ok=True)
+    write_manifest(home.data_dir, [])  # the demo's folder (no file but its manifest)
     amont, controle = _upstream(passes)
     assets, checks = build_publication_assets([amont], catalogue(REFUS))
     construit = assets[0]
@@ -430,6 +430,26 @@ def test_the_tables_are_built_and_audited_only_after_their_marts_pass_their_bloc
         assert not dossier.exists()
         assert INDICATEURS_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert not (home.output_dir / "2021").exists()  # building is not publishing
+
+
+@pytest.mark.parametrize("reel", [False, True])
+def test_a_real_file_dropped_beside_the_demo_files_is_not_stamped_fictives(home, reel):
+    """The stamp « DONNÉES FICTIVES » is the provenance of the data folder: one file the demo did not
+    write (an extract dropped beside its own) and the folder is real — no stamp."""
+    entrepot(home.warehouse, {"ind_refus": MART_REFUS}, [("attributions", "2021-03")])
+    demo = home.data_dir / "sne" / "attributions_2021-02.csv"
+    demo.parent.mkdir(parents=True)
+    demo.write_text("NUM_UNIQUE\n021210000001D\n", encoding="utf-8")
+    write_manifest(home.data_dir, [demo])
+    if reel:
+        (home.data_dir / "sne" / "attributions_2021-03.csv").write_text("NUM_UNIQUE\n021210000002\n", encoding="utf-8")
+    amont, controle = _upstream(True)
+    assets, checks = build_publication_assets([amont], catalogue(REFUS))
+    result = dg.materialize([amont, controle, assets[0], *checks], partition_key="2021",
+                            resources={"observatoire": ObservatoireResource.from_settings(home)})
+    meta = json.loads((dossier_construit(home, 2021) / "_metadonnees.json").read_text(encoding="utf-8"))
+    assert result.success and meta["donnees_fictives"] is not reel
+    assert meta["mentions"] == ([] if reel else [MENTION_DEMO])
 
 
 def test_a_year_without_survey_is_described_by_the_previous_survey_when_its_extract_was_ingested(tmp_path):

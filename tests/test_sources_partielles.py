@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from pipeline.provenance import write_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -32,18 +33,19 @@ def run_cli(home: Path, *args: str, **env_extra: str) -> subprocess.CompletedPro
     return subprocess.run([OBSERVATOIRE, *args], env=env, capture_output=True, text=True, timeout=1200)
 
 
-def extraits_sne(demo: Path, annee: int, cible: Path, marqueur: bool) -> None:
+def extraits_sne(demo: Path, annee: int, cible: Path, manifeste: bool) -> None:
     """Only the attribution and demand extracts of ``annee`` (their first LIGNES lines), no RPLS, no
-    contours, no other source; with the demo marker or without it (real-looking extracts)."""
+    contours, no other source; with a demo manifest or without it (real-looking extracts)."""
     cible.mkdir(parents=True)
-    if marqueur:
-        shutil.copy2(demo / "DONNEES_FICTIVES.txt", cible / "DONNEES_FICTIVES.txt")
     (cible / "sne").mkdir()
     fichiers = sorted((demo / "sne").glob(f"attributions_{annee}-*.csv")) + sorted((demo / "sne").glob(f"demandes_{annee}-*.csv"))
     assert len(fichiers) == 24
     for chemin in fichiers:
         lignes = chemin.read_bytes().splitlines(keepends=True)
         (cible / "sne" / chemin.name).write_bytes(b"".join(lignes[:LIGNES + 1]))
+    if manifeste:
+        # the cut files are a smaller demo: their manifest, as the generator would have written it
+        write_manifest(cible, sorted((cible / "sne").iterdir()))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def test_a_year_with_only_attributions_and_demands_publishes_the_four_objectives
     """No RPLS, no contours: the run succeeds, the four objectives are published from the attribution
     extracts, the parc tables are « non renseigné » (source absente) and the atlas says so."""
     donnees = tmp_path / "sne_seul"
-    extraits_sne(demo / "demo_2020", 2020, donnees, marqueur=True)
+    extraits_sne(demo / "demo_2020", 2020, donnees, manifeste=True)
     home = tmp_path / "home"
     result = run_cli(home, "run", "--annee", "2020", "--data-dir", str(donnees))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -80,13 +82,13 @@ def test_a_year_with_only_attributions_and_demands_publishes_the_four_objectives
 
 
 def test_real_data_never_meets_a_demo_threshold(demo, tmp_path):
-    """Real-looking extracts (no demo marker, a pseudonymisation key) of 2023, whose Q1 is marked demo in
+    """Real-looking extracts (no demo manifest, a pseudonymisation key) of 2023, whose Q1 is marked demo in
     ref_seuils_quartiles: the run succeeds, the two quartile objectives are « non renseigné » with the
     arrêté to enter — in the exports and in the run's summary —, the priority objectives are published."""
     seuils = pd.read_csv(Path(__file__).parents[1] / "dbt_project" / "seeds" / "ref_seuils_quartiles.csv")
     assert seuils.set_index("annee").loc[2023, "source_q1"] == "demo"
     donnees = tmp_path / "reelles"
-    extraits_sne(demo / "demo_2023", 2023, donnees, marqueur=False)
+    extraits_sne(demo / "demo_2023", 2023, donnees, manifeste=False)
     home = tmp_path / "home"
     result = run_cli(home, "run", "--annee", "2023", "--data-dir", str(donnees), "--sans-atlas",
                      OBSERVATOIRE_PSEUDO_KEY="une-cle-de-test-reelle")

@@ -38,7 +38,7 @@ def mois_publies(tmp_path_factory) -> tuple[Path, str, str]:
     result = run_cli(racine / "home_gen", "demo", "generate", "--years", "2020-2020", "--data-dir", str(racine / "demo"))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     donnees = racine / "sne"
-    extraits_sne(racine / "demo", 2020, donnees, marqueur=True)
+    extraits_sne(racine / "demo", 2020, donnees, manifeste=True)
     home = racine / "home"
     sorties = []
     for mois in ("2020-03", "2020-02"):

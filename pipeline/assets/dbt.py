@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
 from packaging import version
 
 from pipeline.partitions import annual_partitions
+from pipeline.provenance import is_demo
 from pipeline.resources import ObservatoireResource
 from pipeline.settings import DBT_PROJECT_DIR, WRITER_POOL
 
@@ -166,24 +167,44 @@ def generate_docs(dbt_executable: Path, project_dir: Path, target: Path) -> Path
     return target
 
 
-def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """The dbt manifest the definitions are built from (``dbt_project/target``, whatever the home: it
-    does not depend on the warehouse), parsed again when any project file is newer than it."""
-    manifest = project_dir / "target" / "manifest.json"
-    sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+#: The dbt project, as dagster-dbt prepares it: its manifest in ``dbt_project/target`` (whatever the
+#: home: the manifest does not depend on the warehouse). Building this object reads
+#: ``dbt_project.yml`` and nothing else; the preparation (``dbt parse``) is :func:`prepare_dbt_project`,
+#: called when the definitions are built — never at import — or, for a deployment,
+#: ``dagster-dbt project prepare-and-package --file pipeline/assets/dbt.py``.
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_executable() -> Path:
+    """The venv's dbt, beside the interpreter (the venv need not be on PATH)."""
+    return Path(sys.executable).parent / "dbt"
+
+
+def manifest_is_fresh(project: DbtProject = DBT_PROJECT) -> bool:
+    """Whether the project's manifest exists and is newer than every file of the project."""
+    if not project.manifest_path.exists():
+        return False
+    sources = [project.project_dir / "dbt_project.yml", project.profiles_dir / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "tests"):
-        sources += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+        sources += [p for p in (project.project_dir / folder).rglob("*") if p.is_file()]
     newest = max(p.stat().st_mtime for p in sources if p.exists())
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        dbt = Path(sys.executable).parent / "dbt"
-        result = subprocess.run(
-            [str(dbt), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet",
-             "--target-path", str(manifest.parent)],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"dbt parse failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return manifest
+    return project.manifest_path.stat().st_mtime >= newest
+
+
+def prepare_dbt_project(warehouse: Path, project: DbtProject = DBT_PROJECT) -> Path:
+    """The manifest the definitions are built from, prepared by dagster-dbt's own preparer (``dbt
+    parse``, guarded against a concurrent preparation) when it is missing or older than a project file:
+    on first use from a clean checkout, and after each change during development (what
+    ``DbtProject.prepare_if_dev`` does under ``dagster dev``, but only when something changed).
+
+    The parse needs the profile's ``OBSERVATOIRE_WAREHOUSE`` (``warehouse``: the path only, nothing is
+    opened) and a ``dbt`` on ``PATH`` (the venv's): both are given to it alone, the process's
+    environment is restored after."""
+    if not manifest_is_fresh(project):
+        path = os.pathsep.join([str(dbt_executable().parent), os.environ.get("PATH", "")])
+        with environment({"PATH": path, "OBSERVATOIRE_WAREHOUSE": os.environ.get("OBSERVATOIRE_WAREHOUSE", str(warehouse))}):
+            project.preparer.prepare(project)
+    return project.manifest_path
 
 
 class ObservatoireDbtTranslator(DagsterDbtTranslator):
@@ -207,9 +228,7 @@ def _years(context: dg.AssetExecutionContext) -> list[int]:
 
 
 def _demo(observatoire: ObservatoireResource) -> bool:
-    """Whether the run's data folder is the demo's (the one decision, from the generator's marker)."""
-    from pipeline.demo import is_demo
-
+    """Whether the run's data folder is the demo's (the one decision: :mod:`pipeline.provenance`)."""
     return is_demo(observatoire.settings().data_dir)
 
 

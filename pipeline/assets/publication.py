@@ -32,8 +32,8 @@ from pipeline.assets.dbt import dbt_docs_dir
 from pipeline.assets.quality import NON_REUSSIES
 from pipeline.quality.docs import DATA_DOCS, DBT_DOCS, ecrire_data_docs, ecrire_dbt_docs
 from pipeline.assets.atlas import atlas_metadata, atlas_path, build_atlas
-from pipeline.demo import is_demo
 from pipeline.partitions import annual_partitions, years_from_tags, years_of_keys
+from pipeline.provenance import is_demo
 from pipeline.publication.catalogue import Catalogue, charger
 from pipeline.publication.exports import construire_publication, dossier_indicateurs, publier_copie
 from pipeline.publication.lecture import PublicationLue

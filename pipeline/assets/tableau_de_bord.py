@@ -26,7 +26,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipeline.assets.atlas import ATLAS_DIR, stamp_of
-from pipeline.assets.dbt import BUILD_ARGS, _demo, dbt_env, environment, keep_parse, keep_test_results, manifest_path
+from pipeline.assets.dbt import BUILD_ARGS, DBT_PROJECT, _demo, dbt_env, environment, keep_parse, keep_test_results
 from pipeline.assets.publication import construire_annee, controles_du_run
 from pipeline.partitions import monthly_partitions
 from pipeline.publication.catalogue import Catalogue, charger
@@ -83,7 +83,7 @@ def dbt_jusqu_au_mois(dbt: DbtCliResource, mois: str, demo: bool, run_id: str) -
     """``dbt build`` of the year of ``mois``, its monthly extracts counted up to ``mois`` (the year to
     date); a failed model or test raises (nothing is published)."""
     with environment({**dbt_env([int(mois[:4])], demo), MOIS_MAX: mois}):
-        invocation = dbt.cli(BUILD_ARGS, manifest=manifest_path())
+        invocation = dbt.cli(BUILD_ARGS, manifest=DBT_PROJECT.manifest_path)
         invocation.wait()
     keep_parse(invocation.target_path)
     keep_test_results(invocation.target_path, run_id, "tableau_de_bord_indicateurs")

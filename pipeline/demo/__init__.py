@@ -28,13 +28,15 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.demo import demande, occupation, rpls, saisies, territoire
+from pipeline.provenance import read_manifest, sha256, write_manifest
 
 DEFAULT_SEED = 2021
 DEMO_YEARS = (2016, 2025)
 #: The millésime written in the ``regional`` (Latin-1) RPLS layout, so that path is exercised.
 ANNEE_REGIONALE = 2018
-#: Name of the marker file that tells the pipeline a data folder holds demo data.
-DEMO_MARKER = "DONNEES_FICTIVES.txt"
+#: The note that tells people the folder is fictitious (whether the pipeline takes it for the demo is
+#: decided from the manifest of the files written, :mod:`pipeline.provenance`, which lists it too).
+DEMO_NOTE = "DONNEES_FICTIVES.txt"
 #: EPCI code of the demo territory (Dijon métropole's SIREN); scale copies get fictitious ones.
 EPCI_DEMO = "242100410"
 ID_COLUMNS = ("IDENT_LOGT", "RESIDENCE_ID")
@@ -100,24 +102,29 @@ def _ajouter(source: Path, target: Path) -> None:
 
 def generate(data_dir: Path, years: tuple[int, int] = DEMO_YEARS, seed: int = DEFAULT_SEED,
              scale: int = 1) -> DemoReport:
-    """Write the demo extracts for ``years`` (inclusive) into ``data_dir``.
+    """Write the demo extracts for ``years`` (inclusive) into ``data_dir``, then the manifest of their
+    SHA-256 (:func:`pipeline.provenance.write_manifest`), which makes the folder the demo's.
 
     The communes are the real outlines the demo carries; the user's own commune contours already in
-    ``data_dir/geo`` (a file without the ``FICTIF`` field) are kept instead. The fictitious IRIS,
-    QPV and dwellings are placed inside them.
+    ``data_dir/geo`` (a file without the ``FICTIF`` field) are kept instead, and listed in the
+    manifest with the files written: the fictitious IRIS, QPV and dwellings are placed inside them.
+    The files of an earlier demo in ``data_dir`` still as it wrote them (other years) stay listed.
     """
     report = DemoReport(data_dir=data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    marker = data_dir / DEMO_MARKER
-    marker.write_text(
+    earlier = [data_dir / name for name, digest in (read_manifest(data_dir) or {}).items()
+               if (data_dir / name).is_file() and sha256(data_dir / name) == digest]
+    note = data_dir / DEMO_NOTE
+    note.write_text(
         "DONNÉES FICTIVES — démonstration.\n"
         "Ce dossier a été écrit par `observatoire demo generate` : aucune de ces données n'est réelle, "
         "hormis les contours des communes (geo/communes.geojson : IGN Admin Express, Licence Ouverte).\n"
         f"Années {years[0]}–{years[1]}, graine {seed}, {scale} territoire(s).\n",
         encoding="utf-8",
     )
-    report.files.append(marker)
+    report.files.append(note)
     geo_dir = data_dir / "geo"
+    contours_utilisateur = [p for p in geo_dir.rglob("*") if p.is_file()] if geo_dir.is_dir() else []
     geo = territoire.geographie(geo_dir)
     report.files += territoire.ecrire_geographie(geo, geo_dir)
     report.files += _territoire(data_dir, geo, years, seed, 0)
@@ -128,9 +135,6 @@ def generate(data_dir: Path, years: tuple[int, int] = DEMO_YEARS, seed: int = DE
                 if relative.parts[0] not in SANS_EPCI:
                     _ajouter(path, data_dir / relative)
     report.files = sorted(set(report.files), key=lambda p: str(p))
+    kept = [p for p in {*earlier, *contours_utilisateur} if p.is_file() and p not in set(report.files)]
+    write_manifest(data_dir, [*report.files, *kept])
     return report
-
-
-def is_demo(data_dir: Path) -> bool:
-    """True when ``data_dir`` holds the generator's fictitious data (its marker file)."""
-    return (data_dir / DEMO_MARKER).exists()

@@ -1,8 +1,9 @@
 """Pseudonymisation at ingestion: ``NUM_UNIQUE`` → HMAC-SHA-256 with a key from the environment.
 
-The key is ``OBSERVATOIRE_PSEUDO_KEY``. Demo data (a folder carrying the demo marker) uses the
-public :data:`DEMO_KEY` — its pseudonyms protect nothing, and nothing real is behind them. A run on
-real extracts without the key stops before reading anything.
+The key is ``OBSERVATOIRE_PSEUDO_KEY``. Demo data (a folder holding only the files the generator
+wrote, :mod:`pipeline.provenance`) uses the public :data:`DEMO_KEY` — its pseudonyms protect nothing,
+and nothing real is behind them. A run on real extracts without the key — a single file the demo did
+not write, beside its own, makes the folder real — stops before reading anything.
 
 The same key gives the same pseudonym for the same household in every source and every year, so
 demands, examinations and SYPLO still join; without the key nobody can go back to the numéro
@@ -20,6 +21,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline.provenance import provenance
+
 ENV_KEY = "OBSERVATOIRE_PSEUDO_KEY"
 #: The demo's key, public on purpose (docs/demo.md): it is only ever used on fictitious data.
 DEMO_KEY = "observatoire-demo-cle-publique-non-secrete"
@@ -31,18 +34,17 @@ class PseudoKeyMissing(RuntimeError):
 
 def pseudo_key(data_dir: Path) -> bytes:
     """The key for the extracts of ``data_dir``: the environment's, or the demo's on demo data."""
-    from pipeline.demo import is_demo
-
     key = os.environ.get(ENV_KEY, "")
     if key:
         return key.encode("utf-8")
-    if is_demo(data_dir):
+    origine = provenance(data_dir)
+    if origine.demo:
         return DEMO_KEY.encode("utf-8")
     raise PseudoKeyMissing(
         f"{ENV_KEY} n'est pas défini : les extraits de {data_dir} ne sont pas des données de "
-        f"démonstration, et leurs identifiants (NUM_UNIQUE) doivent être pseudonymisés à l'ingestion. "
-        f"Définissez la clé secrète dans l'environnement (export {ENV_KEY}=…), la même à chaque run, "
-        f"puis relancez. Rien n'a été lu ni écrit."
+        f"démonstration ({origine.reason()}), et leurs identifiants (NUM_UNIQUE) doivent être "
+        f"pseudonymisés à l'ingestion. Définissez la clé secrète dans l'environnement (export {ENV_KEY}=…), "
+        f"la même à chaque run, puis relancez. Rien n'a été lu ni écrit."
     )
 
 
