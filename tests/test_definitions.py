@@ -131,3 +131,19 @@ def test_the_dbt_manifest_is_prepared_when_missing_or_stale_by_dagster_dbt(tmp_p
     os.utime(modele, (time.time() + 10, time.time() + 10))
     prepare_dbt_project(tmp_path / "entrepot.duckdb", project)
     assert appels == [project, project]
+
+
+def test_a_homes_first_dbt_invocation_starts_from_the_prepared_parse(tmp_path, monkeypatch):
+    """A fresh home's dbt folder gets the parse the manifest's preparation left (dbt checks it and
+    parses what differs); a home's own parse is never replaced."""
+    from pipeline.assets.dbt import seed_parse
+
+    prepared = tmp_path / "target" / "partial_parse.msgpack"
+    prepared.parent.mkdir()
+    prepared.write_bytes(b"prepared")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "home" / "var" / "dbt"))
+    seeded = seed_parse(prepared)
+    assert seeded == tmp_path / "home" / "var" / "dbt" / "partial_parse.msgpack"
+    assert seeded.read_bytes() == b"prepared"
+    seeded.write_bytes(b"the home's own")
+    assert seed_parse(prepared) is None and seeded.read_bytes() == b"the home's own"

@@ -103,6 +103,7 @@ def keep_parse(target_path: Path) -> None:
 def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: list[int], demo: bool = False):
     """``dbt build`` of the op's selection for ``years`` (``demo``: on the demo's extracts), its events
     streamed to Dagster."""
+    seed_parse()
     with environment(dbt_env(years, demo)):
         invocation = dbt.cli(BUILD_ARGS, context=context)
     # The outputs of the models only: a test's result would be one more event in the run's log
@@ -110,6 +111,22 @@ def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: lis
     yield from (event for event in invocation.stream() if not isinstance(event, dg.AssetObservation))
     keep_parse(invocation.target_path)
     keep_test_results(invocation.target_path, context.run_id, context.op_def.name)
+
+
+def seed_parse(prepared: Path | None = None) -> Path | None:
+    """A home's first dbt invocation starts from the parse the manifest's preparation left beside the
+    manifest (``dbt_project/target``, the same project files) instead of parsing the whole project
+    (10–30 s): it is copied into the home's dbt folder when that folder has no parse yet. dbt checks
+    it as it checks any saved parse — files, profile (the warehouse path), vars, environment — and
+    parses again what differs, everything when the profile does (a manifest prepared for another
+    home). The home's parse, when there is one, is never replaced. Returns the seeded file, or None."""
+    prepared = prepared or DBT_PROJECT.manifest_path.parent / PARTIAL_PARSE_FILE_NAME
+    home_parse = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target")) / PARTIAL_PARSE_FILE_NAME
+    if home_parse.exists() or not prepared.exists() or home_parse == prepared:
+        return None
+    home_parse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(prepared, home_parse)
+    return home_parse
 
 
 def keep_test_results(target_path: Path, run_id: str, op: str) -> Path | None:

@@ -26,7 +26,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipeline.assets.atlas import ATLAS_DIR, stamp_of
-from pipeline.assets.dbt import BUILD_ARGS, DBT_PROJECT, _demo, dbt_env, environment, keep_parse, keep_test_results
+from pipeline.assets.dbt import (BUILD_ARGS, DBT_PROJECT, _demo, dbt_env, environment, keep_parse, keep_test_results,
+                                 seed_parse)
 from pipeline.assets.publication import construire_annee, controles_du_run
 from pipeline.partitions import monthly_partitions
 from pipeline.publication.catalogue import Catalogue, charger
@@ -82,6 +83,7 @@ def build_tableau(settings: Settings, mois: str, publication: Path) -> Path:
 def dbt_jusqu_au_mois(dbt: DbtCliResource, mois: str, demo: bool, run_id: str) -> None:
     """``dbt build`` of the year of ``mois``, its monthly extracts counted up to ``mois`` (the year to
     date); a failed model or test raises (nothing is published)."""
+    seed_parse()
     with environment({**dbt_env([int(mois[:4])], demo), MOIS_MAX: mois}):
         invocation = dbt.cli(BUILD_ARGS, manifest=DBT_PROJECT.manifest_path)
         invocation.wait()
