@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -58,3 +59,23 @@ def test_a_reader_kept_out_too_long_is_told_who_holds_the_warehouse(tmp_path):
         holder.wait(timeout=30)
     with duckdb.connect(str(warehouse), read_only=True) as conn:  # nothing was changed by the wait
         assert conn.execute("select valeur from t").fetchone() == (42,)
+
+
+def test_status_says_the_warehouse_is_held_by_a_writer_and_does_not_wait(home):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    rpls = home.data_dir / "rpls" / "rpls_2021.csv"
+    rpls.parent.mkdir(parents=True)
+    rpls.write_text("DEPCOM;QPV\n21231;0\n", encoding="utf-8")
+    holder = hold(home.warehouse)
+    try:
+        result = CliRunner().invoke(app, ["status", "--json"])
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert result.exit_code == 3, result.output  # nothing else wrong: ask again once the run is over
+    payload = json.loads(result.output)
+    assert payload["entrepot"]["etat"] == "verrouille" and "run en cours" in payload["entrepot"]["message"]
+    assert [p["etat"] for p in payload["annees"][0]["periodes"] if p["source"] == "rpls"] == ["inconnu"]
