@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipeline.settings import PROJECT_DIR
 from pipeline.warehouse import WarehouseBusy, connect_read_only
 
 #: Another process that writes the warehouse and keeps it open until its standard input closes.
@@ -79,3 +83,44 @@ def test_status_says_the_warehouse_is_held_by_a_writer_and_does_not_wait(home):
     payload = json.loads(result.output)
     assert payload["entrepot"]["etat"] == "verrouille" and "run en cours" in payload["entrepot"]["message"]
     assert [p["etat"] for p in payload["annees"][0]["periodes"] if p["source"] == "rpls"] == ["inconnu"]
+
+
+@pytest.mark.slow
+def test_two_runs_started_seconds_apart_on_one_home_both_succeed(tmp_path):
+    """Two `observatoire run` on one home, the second started while the first ingests: the writers and the
+    readers of both take turns in the pool, and neither fails on DuckDB's lock."""
+    demo = tmp_path / "demo"
+    generated = cli(tmp_path / "demo_home", "demo", "generate", "--years", "2021-2021", "--data-dir", str(demo))
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    data = tmp_path / "data"  # the smallest year that runs every stage: its RPLS and the contours
+    (data / "rpls").mkdir(parents=True)
+    shutil.copy2(demo / "rpls" / "rpls_2021.csv", data / "rpls" / "rpls_2021.csv")
+    shutil.copytree(demo / "geo", data / "geo")
+    home = tmp_path / "home"
+    args = ("run", "--annee", "2021", "--sans-atlas", "--data-dir", str(data))
+    first = cli_process(home, *args)
+    time.sleep(5)
+    second = cli_process(home, *args)
+    for run in (first, second):
+        stdout, stderr = run.communicate(timeout=1800)
+        assert run.returncode == 0, stdout[-3000:] + stderr[-3000:]
+        assert "réussi" in stdout and "Could not set lock" not in stdout + stderr
+    status = cli(home, "status", "--annee", "2021", "--data-dir", str(data))
+    assert status.returncode == 0, status.stdout
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OBSERVATOIRE_", "DAGSTER_", "MPLCONFIGDIR", "XDG_CACHE_HOME"))}
+    return {**env, "OBSERVATOIRE_HOME": str(home), "COLUMNS": "200"}
+
+
+def cli_process(home: Path, *args: str) -> subprocess.Popen:
+    """The command line of this checkout (not an installed one), in a process of its own."""
+    return subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_DIR, env=_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_DIR, env=_env(home),
+                          capture_output=True, text=True, timeout=900)
