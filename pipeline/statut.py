@@ -48,7 +48,8 @@ EN_DEFAUT = ("manquant", "a_charger", "modifie")
 ISSUES = {"SUCCESS": "reussi", "FAILURE": "echec", "CANCELED": "annule", "CANCELING": "annule",
           "STARTED": "en_cours", "STARTING": "en_cours", "QUEUED": "en_attente", "NOT_STARTED": "en_attente",
           "MANAGED": "en_cours"}
-ECHECS = ("echec", "annule")
+#: The outcomes that fail the status, in words.
+ECHECS = {"echec": "en échec", "annule": "annulé"}
 
 
 @dataclass
@@ -301,11 +302,10 @@ def problemes(statut: Statut) -> list[str]:
         for run in annee.derniers_runs.values():
             if run.statut in ECHECS:
                 out.append(f"{annee.annee} : le dernier run {run.job} qui la couvre ({run.run_id[:8]}, {run.periodes}) "
-                           f"est en {run.statut.replace('echec', 'échec').replace('annule', 'annulé')}")
+                           f"est {ECHECS[run.statut]}")
     for run in statut.jobs.values():
         if run.statut in ECHECS:
-            out.append(f"job {run.job} : son dernier run ({run.run_id[:8]}, {run.periodes}) est en "
-                       f"{run.statut.replace('echec', 'échec').replace('annule', 'annulé')}")
+            out.append(f"job {run.job} : son dernier run ({run.run_id[:8]}, {run.periodes}) est {ECHECS[run.statut]}")
     return list(dict.fromkeys(out))
 
 
