@@ -112,7 +112,8 @@ def test_two_runs_started_seconds_apart_on_one_home_both_succeed(tmp_path):
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OBSERVATOIRE_", "DAGSTER_", "MPLCONFIGDIR", "XDG_CACHE_HOME"))}
-    return {**env, "OBSERVATOIRE_HOME": str(home), "COLUMNS": "200"}
+    # the folder is not the demo's (only two of its files): its runs need a pseudonymisation key
+    return {**env, "OBSERVATOIRE_HOME": str(home), "OBSERVATOIRE_PSEUDO_KEY": "cle-du-test", "COLUMNS": "200"}
 
 
 def cli_process(home: Path, *args: str) -> subprocess.Popen:
