@@ -8,6 +8,8 @@
 - ``observatoire demo generate [--years 2016-2025] [--scale N] [--seed S]`` — generate only;
 - ``observatoire demo calibration`` — the demo's published targets vs what its files give;
 - ``observatoire validate FILE…`` — a dry run of the reader on extracts (nothing written);
+- ``observatoire status [--annee AAAA[-AAAA]] [--json]`` — what is loaded, quarantined, missing, and the
+  last run of each job (read only);
 - ``observatoire ui`` — the Dagster UI on 127.0.0.1.
 """
 
@@ -515,6 +517,35 @@ def validate(
     typer.echo(f"Bilan : {len(paths)} fichier(s) — {codes.count(VALIDE)} sans rejet, {codes.count(REJETS)} avec "
                f"rejets, {codes.count(ILLISIBLE)} illisible(s). Rien n'a été écrit.")
     raise typer.Exit(max(codes))
+
+
+@app.command()
+def status(
+    annee: Optional[str] = typer.Option(None, "--annee",
+                                        help="Année (AAAA) ou plage (AAAA-AAAA) ; défaut : toute année déposée ou chargée."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dossier des extraits (défaut : data_raw/)."),
+    as_json: bool = typer.Option(False, "--json", help="Le statut en JSON (clés : docs/statut.md)."),
+) -> None:
+    """What is loaded, quarantined, missing, and the last run of each job; read only.
+
+    Exit 0 when nothing expected is missing, waiting or failed, 1 otherwise, 3 when the warehouse is held
+    by a writer and nothing else is wrong.
+    """
+    from pipeline.statut import afficher, etat
+
+    settings = Settings.from_env()  # read only: nothing is created under the home
+    if data_dir is not None:
+        settings = Settings(home=settings.home, data_dir=data_dir.resolve(), epci=settings.epci)
+    annees = None
+    if annee is not None:
+        first, last = parse_years(annee)
+        annees = list(range(first, last + 1))
+    statut = etat(settings, annees)
+    if as_json:
+        typer.echo(statut.as_json())
+    else:
+        afficher(statut, console)
+    raise typer.Exit(statut.code_sortie)
 
 
 @app.command()

@@ -22,7 +22,9 @@ REPORTS_DIR = PROJECT_DIR / "reports"
 #: Dijon métropole, the first user (SIREN of the EPCI, as in BANATIC).
 EPCI_SIREN_DEFAULT = "242100410"
 
-#: The concurrency pool every DuckDB writer belongs to (DuckDB has one writer per file).
+#: The concurrency pool of every op that opens the DuckDB warehouse: the writers, and the readers
+#: too (DuckDB's file lock keeps a reader out while another process writes, and a writer out while
+#: another process reads), so that the runs of one home take turns instead of failing on the lock.
 WRITER_POOL = "duckdb_writer"
 
 _DAGSTER_YAML = f"""\
@@ -31,7 +33,7 @@ telemetry:
   enabled: false
 concurrency:
   pools:
-    # DuckDB accepts one writer per file: every writing asset is in the pool {WRITER_POOL!r}.
+    # DuckDB locks its file: every op that opens the warehouse is in the pool {WRITER_POOL!r}.
     default_limit: 1
 """
 

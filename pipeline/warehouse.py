@@ -1,12 +1,18 @@
 """The DuckDB warehouse: atomic loads into ``raw``, the ingestion log, read-only access for readers.
 
-DuckDB takes one writer per file: every function here that writes is called from assets in the
-``duckdb_writer`` concurrency pool; readers use :func:`connect_read_only`.
+DuckDB locks the file for one process at a time when it writes: a reader in another process cannot
+open it while a writer holds it, nor a writer while a reader does. Every asset and check that opens
+the warehouse, writer or reader, is in the ``duckdb_writer`` concurrency pool (one slot for the
+whole Dagster instance), so two runs on one home take turns; :func:`connect` also waits, within a
+bound, for a process outside the pool (the CLI recording the quality results after a run, another
+tool) to let go of the file. Readers use :func:`connect_read_only`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,15 +26,25 @@ from pipeline.settings import duckdb_config
 
 INGESTION_LOG = "raw._ingestion"
 QUARANTINE = "raw._quarantaine"
+#: How long :func:`connect` waits for another process to let go of the warehouse, by default: long
+#: enough for the short holds outside the pool, short enough to name a process that keeps it open.
+LOCK_WAIT_S = 120.0
+
+
+class WarehouseBusy(Exception):
+    """The warehouse stayed locked by another process for longer than the wait."""
 
 
 @contextmanager
-def connect(warehouse: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating its folder when writing) and always close it."""
+def connect(warehouse: Path, read_only: bool = False,
+            lock_wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating its folder when writing) and always close it; while another
+    process holds its lock, try again for up to ``lock_wait_s`` seconds, then raise
+    :class:`WarehouseBusy`."""
     if read_only and not warehouse.exists():
         raise FileNotFoundError(f"{warehouse}: l'entrepôt n'existe pas encore ; lancez d'abord l'ingestion.")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    conn = quiet(duckdb.connect(str(warehouse), read_only=read_only, config=duckdb_config()))
+    conn = quiet(_open(warehouse, read_only, lock_wait_s))
     try:
         yield conn
     finally:
@@ -44,9 +60,29 @@ def quiet(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def connect_read_only(warehouse: Path):
+def connect_read_only(warehouse: Path, lock_wait_s: float = LOCK_WAIT_S):
     """Read-only connection for the quality checks and the reports."""
-    return connect(warehouse, read_only=True)
+    return connect(warehouse, read_only=True, lock_wait_s=lock_wait_s)
+
+
+def _open(warehouse: Path, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, again every half second while another process holds the file's lock."""
+    deadline = time.monotonic() + lock_wait_s
+    while True:
+        try:
+            return duckdb.connect(str(warehouse), read_only=read_only, config=duckdb_config())
+        except duckdb.IOException as err:
+            if "Could not set lock" not in str(err):
+                raise
+            if time.monotonic() >= deadline:
+                holder = re.search(r"\(PID (\d+)\)", str(err))
+                raise WarehouseBusy(
+                    f"{warehouse}: l'entrepôt est tenu par un autre processus"
+                    f"{f' (PID {holder.group(1)})' if holder else ''} depuis plus de {lock_wait_s:g} s, "
+                    f"{'en écriture' if read_only else 'en lecture ou en écriture'}. Un autre run de ce dossier "
+                    f"(observatoire status le dit), un job lancé depuis make ui ou un outil qui a ouvert le fichier "
+                    f"le garde : attendez sa fin ou fermez l'outil, puis relancez.") from err
+            time.sleep(0.5)
 
 
 def sha256(path: Path) -> str:

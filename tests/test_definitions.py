@@ -34,7 +34,7 @@ def test_definitions_load_with_every_stage(home):
     assert defs.resolve_schedule_def("annuel_1er_decembre") is not None
 
 
-def test_gx_check_is_blocking_and_writers_share_one_pool(home):
+def test_gx_check_is_blocking_and_whatever_opens_the_warehouse_shares_one_pool(home):
     defs = build_definitions(home)
     check_key = dg.AssetCheckKey(dg.AssetKey(["stg_rpls__logements"]), "gx_stg_rpls__logements")
     assert check_key in defs.resolve_asset_graph().asset_check_keys
@@ -46,7 +46,14 @@ def test_gx_check_is_blocking_and_writers_share_one_pool(home):
     assert len([k for k in specs if k.name.startswith("gx_")]) == 2 * 14
     pools = {a.node_def.name: a.node_def.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
     assert pools["raw__rpls"] == pools["raw__geo_communes"] == pools["dbt_staging"] == pools["dbt_marts"] == WRITER_POOL
-    assert pools["atlas_parc_social"] is None and pools["indicateurs_publies"] is None  # readers take no writer slot
+    # the readers of the warehouse take their turn with the writers of another run (DuckDB's lock
+    # keeps a reader out while another process writes); the atlas and the swap read files only
+    assert pools["indicateurs_publies"] == WRITER_POOL
+    assert pools["atlas_parc_social"] is None and pools["publication"] is None
+    check_pools = {c.node_def.name: c.node_def.pool for c in defs.asset_checks}
+    assert check_pools["gx_stg_rpls__logements"] == check_pools["indicateurs_publies_audit_secret"] == WRITER_POOL
+    assert check_pools["tableau_de_bord_indicateurs_audit_secret_mensuel"] == WRITER_POOL  # the dashboard's audit
+    assert {pool for name, pool in check_pools.items() if name.startswith("gx_")} == {WRITER_POOL}
 
 
 def test_the_dbt_resource_neither_runs_dbt_version_nor_builds_an_adapter(home, monkeypatch):

@@ -40,7 +40,7 @@ from pipeline.publication.lecture import PublicationLue
 from pipeline.publication.verification import auditer_dossier
 from pipeline.reports.render import publish
 from pipeline.resources import ObservatoireResource
-from pipeline.settings import Settings, code_version
+from pipeline.settings import WRITER_POOL, Settings, code_version
 
 INDICATEURS_KEY = dg.AssetKey(["indicateurs_publies"])
 ATLAS_KEY = dg.AssetKey(["atlas_parc_social"])
@@ -138,7 +138,9 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
     catalogue = catalogue or charger()
     deps = marts_lus((k for a in dbt_assets for k in a.keys), catalogue)
 
-    @dg.asset(key=INDICATEURS_KEY, deps=deps, partitions_def=annual_partitions,
+    # The two readers of the marts are in the warehouse's pool (a writer of another run cannot hold
+    # the file while they read it); the atlas and the swap read files only.
+    @dg.asset(key=INDICATEURS_KEY, deps=deps, partitions_def=annual_partitions, pool=WRITER_POOL,
               backfill_policy=dg.BackfillPolicy.single_run(), group_name="publication", kinds={"csv", "xlsx", "python"})
     def indicateurs_publies(context: dg.AssetExecutionContext, config: DiffusionConfig,
                             observatoire: ObservatoireResource) -> dg.MaterializeResult:
@@ -167,7 +169,7 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
                                               "annees": dg.MetadataValue.md("\n".join(resume)),
                                               OBJECTIFS_NON_RENSEIGNES: "\n".join(objectifs_absents)})
 
-    @dg.asset_check(asset=INDICATEURS_KEY, name="audit_secret", blocking=True,
+    @dg.asset_check(asset=INDICATEURS_KEY, name="audit_secret", blocking=True, pool=WRITER_POOL,
                     description="Audit du secret statistique des fichiers construits (programmation linéaire) ; "
                                 "bloquant : une cellule masquée recalculable arrête la publication.")
     def audit_secret(context: dg.AssetCheckExecutionContext, observatoire: ObservatoireResource) -> dg.AssetCheckResult:

@@ -32,6 +32,7 @@ from pipeline.quality.gx import (
     suite_names,
 )
 from pipeline.resources import ObservatoireResource
+from pipeline.settings import WRITER_POOL
 from pipeline.warehouse import connect_read_only
 
 #: The metadata key of a check result that lists what did not pass (read by controles_du_run).
@@ -146,7 +147,8 @@ def build_gx_check(suite: Suite, asset_keys: set[dg.AssetKey] | None = None) -> 
                           description=f"Suite Great Expectations expectations/{suite.name}.json, avertissements."),
     ]
 
-    @dg.multi_asset_check(specs=specs, name=f"gx_{suite.name}")
+    # a reader in the warehouse's pool: a writer of another run cannot hold the file while it reads
+    @dg.multi_asset_check(specs=specs, name=f"gx_{suite.name}", pool=WRITER_POOL)
     def _check(context: dg.AssetCheckExecutionContext, observatoire: ObservatoireResource):
         settings = observatoire.settings()
         years = years_from_tags(context.run.tags)

@@ -115,7 +115,7 @@ def build_tableau_de_bord_assets(catalogue: Catalogue | None = None, deps: list[
         return dg.MaterializeResult(metadata={"tables": ", ".join(construction.publies),
                                               "non_renseignes": "\n".join(non_renseignes)})
 
-    @dg.asset_check(asset=TABLEAU_INDICATEURS_KEY, name="audit_secret_mensuel", blocking=True,
+    @dg.asset_check(asset=TABLEAU_INDICATEURS_KEY, name="audit_secret_mensuel", blocking=True, pool=WRITER_POOL,
                     description="Audit du secret statistique des tables du tableau de bord (programmation linéaire) ; "
                                 "bloquant : une cellule masquée recalculable arrête la publication.")
     def audit_secret_mensuel(context: dg.AssetCheckExecutionContext,
