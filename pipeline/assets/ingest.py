@@ -37,6 +37,9 @@ EXTENSIONS = (".csv", ".parquet", ".xlsx")
 #: objectives) and says « non renseigné » for the rest (indicators.md, section E). A year without any
 #: extract at all is refused before the run (``pipeline.cli``).
 REQUIRED_SOURCES: frozenset[str] = frozenset()
+#: Metadata of an ingest asset: the extracts not read again (same file and layout SHA-256 as their
+#: last load), which the CLI names after the run.
+INCHANGES = "inchanges"
 
 
 def find_extract(data_dir: Path, spec: SourceSpec, period: str) -> Path | None:
@@ -131,7 +134,7 @@ def _metadata(records: list[IngestionRecord], results: list[ReadResult], absents
               inchanges: list[str]) -> dict:
     return {
         "fichiers": ", ".join(r.fichier for r in records) or "aucun",
-        "inchanges": ", ".join(inchanges) or "aucun",
+        INCHANGES: ", ".join(inchanges) or "aucun",
         "absents": ", ".join(absents) or "aucun",
         "layouts": ", ".join(sorted({r.layout for r in records})) or "—",
         "lignes_lues": sum(r.lignes_lues for r in records),
