@@ -44,6 +44,8 @@ VOLATILE = [
     re.compile(r"\d{8}T\d{6}(?:\.\d+)?Z?"),
     re.compile(r"\d\d/\d\d/\d{4}(?: (?:à )?\d\d[:h]\d\d(?::\d\d)?)?"),
     re.compile(r'"(?:duree_s|duree_rendu_s|execution_time|elapsed_time|timing|sha256)": ?[^,}\]]+'),
+    re.compile(r"\b[0-9a-f]{32}\b"),  # GX's validation ids
+    re.compile(r"dbt_\w+-[0-9a-f]{7}-[0-9a-f]{7}"),  # dbt's folder per invocation (pipeline.assets.dbt)
 ]
 
 
@@ -143,9 +145,14 @@ def kill_at(home: Path, stage: str, *args: str) -> str:
     return out
 
 
-def normalised(path: Path, run_ids: set[str]) -> str:
-    """SHA-256 of a published file, what legitimately changes per run (run ids, dates, durations) left out:
-    a CSV as it is, a workbook member by member, a GeoPackage row by row, a PDF by its text."""
+def normalised(path: Path, volatile: set[str], home: Path) -> str:
+    """SHA-256 of a published file, what legitimately changes per run (run ids, dates, durations) left out."""
+    return hashlib.sha256(normalised_text(path, volatile, home).encode()).hexdigest()
+
+
+def normalised_text(path: Path, volatile: set[str], home: Path) -> str:
+    """A published file as text — a CSV as it is, a workbook member by member, a GeoPackage row by row,
+    a PDF by its text — the home's path, run ids, code version, dates and durations replaced."""
     data = path.read_bytes()
     if path.suffix == ".pdf":
         text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
@@ -157,12 +164,13 @@ def normalised(path: Path, run_ids: set[str]) -> str:
             text = "\n".join(conn.iterdump())
     else:
         text = data.decode(errors="replace")
-    for run_id in run_ids:
-        text = text.replace(run_id, "<run>").replace(run_id[:8], "<run>")
+    text = text.replace(str(home), "<home>")
+    for value in sorted(volatile, key=len, reverse=True):  # a run id, then its short form
+        text = text.replace(value, "<variable>").replace(value[:8], "<variable>")
     text = UUID.sub("<uuid>", text)
     for pattern in VOLATILE:
         text = pattern.sub("<variable>", text)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return text
 
 
 def state(home: Path) -> dict:
@@ -173,8 +181,10 @@ def state(home: Path) -> dict:
                               f"({', '.join(repr(s) for s in SCHEMAS)}) order by all").fetchall()
         counts = {f"{s}.{t}": conn.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
     output = home / "reports" / "output"
-    run_ids = {json.loads(p.read_text(encoding="utf-8"))["run_id"] for p in output.rglob("_metadonnees.json")}
-    files = {str(p.relative_to(output)): normalised(p, run_ids) for p in sorted(output.rglob("*"))
+    stamps = [json.loads(p.read_text(encoding="utf-8")) for p in output.rglob("_metadonnees.json")]
+    # the run ids, and the code version (the commit: a test may run while the checkout changes)
+    volatile = {stamp[key] for stamp in stamps for key in ("run_id", "version_du_code")}
+    files = {str(p.relative_to(output)): normalised(p, volatile, home) for p in sorted(output.rglob("*"))
              if p.is_file() and "archives" not in p.relative_to(output).parts}
     return {"lignes": counts, "fichiers": files}
 
@@ -232,8 +242,10 @@ def test_a_backfill_failed_in_its_second_year_resumes_without_reloading_the_firs
     bad.write_bytes(good)
     out = run(home, *args)
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        assert conn.execute("select source, periode, run_id from raw._ingestion where periode like ? order by all",
-                            [f"{ANNEE - 1}%"]).fetchall() == loaded  # not one 2020 extract loaded again
+        after = conn.execute("select source, periode, run_id from raw._ingestion order by all").fetchall()
+    # not one extract the failed run loaded is loaded again (the annual ones, in the annual job the
+    # failure stopped before, are loaded now)
+    assert [row for row in after if row[:2] in {row[:2] for row in loaded}] == loaded
     assert re.search(rf"raw/demandes : \d+ extrait\(s\) déjà chargé\(s\), même SHA-256, non relu\(s\) : "
                      rf"demandes_{ANNEE - 1}-01\.csv", out), out[-3000:]
     clean = tmp_path / "propre"
