@@ -102,9 +102,9 @@ def run(home: Path, *args: str) -> str:
 
 def step_started(home: Path, step: str) -> bool:
     """Whether a run of ``home``'s Dagster instance has started the step ``step`` (its event log)."""
-    storage = home / "var" / "dagster" / "storage"
-    for db in storage.glob("*.db"):
-        if db.name in ("index.db", "runs.db", "schedules.db"):
+    # the instance's SQLite event log: one database per run (pipeline.settings writes the instance)
+    for db in (home / "var" / "dagster" / "history" / "runs").glob("*.db"):
+        if db.name == "index.db":
             continue
         try:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
