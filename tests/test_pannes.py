@@ -43,7 +43,7 @@ VOLATILE = [
     re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"),
     re.compile(r"\d{8}T\d{6}(?:\.\d+)?Z?"),
     re.compile(r"\d\d/\d\d/\d{4}(?: (?:à )?\d\d[:h]\d\d(?::\d\d)?)?"),
-    re.compile(r'"(?:duree_s|duree_rendu_s|execution_time|elapsed_time|timing|sha256)": ?[^,}\]]+'),
+    re.compile(r'"(?:duree_s|duree_rendu_s|execution_time|elapsed_time|timing|created_at|sha256)": ?[^,}\]]+'),
     re.compile(r"\b[0-9a-f]{32}\b"),  # GX's validation ids
     re.compile(r"dbt_\w+-[0-9a-f]{7}-[0-9a-f]{7}"),  # dbt's folder per invocation (pipeline.assets.dbt)
 ]
