@@ -178,15 +178,14 @@ def unchanged_extracts(result) -> list[str]:
     line per source, from the metadata of the ingest assets."""
     from pipeline.assets.ingest import INCHANGES
 
-    lignes = []
+    par_source: dict[str, list[str]] = {}  # a run over a range materialises each partition, same metadata
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         inchanges = materialization.metadata.get(INCHANGES)
         if inchanges is not None and inchanges.value != "aucun":
-            fichiers = str(inchanges.value).split(", ")
-            lignes.append(f"{materialization.asset_key.to_user_string()} : {len(fichiers)} extrait(s) déjà chargé(s), "
-                          f"même SHA-256, non relu(s) : {', '.join(fichiers)}")
-    return lignes
+            par_source[materialization.asset_key.to_user_string()] = str(inchanges.value).split(", ")
+    return [f"{source} : {len(fichiers)} extrait(s) déjà chargé(s), même SHA-256, non relu(s) : {', '.join(fichiers)}"
+            for source, fichiers in par_source.items()]
 
 
 def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False,
