@@ -251,3 +251,20 @@ def test_a_backfill_failed_in_its_second_year_resumes_without_reloading_the_firs
     clean = tmp_path / "propre"
     run(clean, *args)
     assert state(home) == state(clean)
+
+
+def test_the_same_contours_are_not_loaded_again(home) -> None:
+    """A rerun after a kill reloads no contours it had loaded (the ingestion log gets no second line)."""
+    from dagster_duckdb import DuckDBResource
+
+    from pipeline.assets.ingest import raw_geo_communes
+    from pipeline.resources import ObservatoireResource
+
+    generate(home.data_dir, years=(ANNEE, ANNEE))
+    resources = {"observatoire": ObservatoireResource.from_settings(home),
+                 "duckdb": DuckDBResource(database=str(home.warehouse))}
+    for _ in range(2):
+        assert dg.materialize([raw_geo_communes], partition_key=str(ANNEE), resources=resources).success
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw._ingestion where source = 'geo'").fetchone()[0] == 1
+        assert conn.execute("select count(*) from raw.geo_communes").fetchone()[0] > 0

@@ -263,11 +263,13 @@ def _geo_asset(kind: str) -> dg.AssetsDefinition:
 
 def _store_geo(conn_factory: DuckDBResource, context: dg.AssetExecutionContext, path: Path, frame: pd.DataFrame,
                table: str, source: str) -> None:
-    started = time.perf_counter()
+    started, file_sha = time.perf_counter(), sha256(path)
     with conn_factory.get_connection() as conn:
         for key in sorted(context.partition_keys):
+            if last_ingestion(conn, source, key) == (file_sha, ""):
+                continue  # the same contours already loaded for this millésime (a rerun, a resumed backfill)
             record = IngestionRecord(
-                source=source, periode=key, fichier=path.name, sha256=sha256(path), taille=path.stat().st_size,
+                source=source, periode=key, fichier=path.name, sha256=file_sha, taille=path.stat().st_size,
                 layout=source, lignes_lues=len(frame), lignes_gardees=len(frame), lignes_rejetees=0,
                 duree_s=round(time.perf_counter() - started, 3), run_id=context.run_id,
             )
