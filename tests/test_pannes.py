@@ -268,3 +268,22 @@ def test_the_same_contours_are_not_loaded_again(home) -> None:
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         assert conn.execute("select count(*) from raw._ingestion where source = 'geo'").fetchone()[0] == 1
         assert conn.execute("select count(*) from raw.geo_communes").fetchone()[0] > 0
+
+
+def test_a_killed_publication_s_temporary_copies_are_removed_when_no_run_is_alive(home) -> None:
+    from pipeline.cli import recover
+
+    annee = home.output_dir / str(ANNEE)
+    (annee / ".indicateurs.k1ll3d" / "ind_01.csv").parent.mkdir(parents=True)
+    (annee / ".indicateurs.k1ll3d" / "ind_01.csv").write_text("a\n", encoding="utf-8")
+    (annee / f".atlas_parc_social_{home.epci}_{ANNEE}.pdf.tmp").write_bytes(b"%PDF")
+    (annee / "indicateurs").mkdir()
+    (annee / "indicateurs" / "ind_01.csv").write_text("a\n", encoding="utf-8")
+    with dg.instance_for_test() as instance:
+        instance.add_run(DagsterRun(job_name="annuel", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED,
+                                    tags=process_tags()))
+        recover(home, instance)  # another run is alive: its temporary copies may be in use
+        assert len(list(annee.iterdir())) == 3
+    with dg.instance_for_test() as instance:
+        recover(home, instance)
+    assert [p.name for p in annee.iterdir()] == ["indicateurs"]
