@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Optional
 
@@ -165,6 +166,38 @@ def years_without_extracts(settings: Settings, years: list[int]) -> list[int]:
     return vides
 
 
+def recover(settings: Settings, instance) -> None:
+    """Before a run: the runs a killed process left STARTED are marked failed and their places in the
+    writers' pool freed (else this run would wait for them for ever); when no other run is alive, the
+    temporary copies a killed publication left beside the published files are removed."""
+    from pipeline.runs import recover_killed_runs, remove, stale_publication_files
+
+    recovered, alive = recover_killed_runs(instance)
+    for run_id in recovered:
+        console.print(f"[yellow]Run {run_id} interrompu[/yellow] (son processus n'existe plus) : marqué en échec, "
+                      f"ses places dans la file des écritures libérées.")
+    restes = [] if alive else stale_publication_files(settings.output_dir)
+    if restes:
+        remove(restes)
+        console.print(f"Copies temporaires d'une publication interrompue supprimées : "
+                      f"{', '.join(str(p.relative_to(settings.output_dir)) for p in restes)}.")
+
+
+def unchanged_extracts(result) -> list[str]:
+    """What the ingestion of a run did not reload (same file and layout SHA-256 as the last load), one
+    line per source, from the metadata of the ingest assets."""
+    from pipeline.assets.ingest import INCHANGES
+
+    par_source: dict[str, list[str]] = {}  # a run over a range materialises each partition, same metadata
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        inchanges = materialization.metadata.get(INCHANGES)
+        if inchanges is not None and inchanges.value != "aucun":
+            par_source[materialization.asset_key.to_user_string()] = str(inchanges.value).split(", ")
+    return [f"{source} : {len(fichiers)} extrait(s) déjà chargé(s), même SHA-256, non relu(s) : {', '.join(fichiers)}"
+            for source, fichiers in par_source.items()]
+
+
 def run_years(settings: Settings, first: int, last: int, verbose: bool = False, interne: bool = False,
               atlas: bool = True) -> bool:
     """Materialise, through Dagster, the annual extracts of the years before ``first`` that the series
@@ -180,6 +213,7 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     from pipeline.assets.quality import enregistrer_resultats
     from pipeline.definitions import ANNUAL_JOB, HISTORY_JOB, MONTHLY_JOB, build_definitions
     from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year, range_tags
+    from pipeline.runs import Progression, process_tags
 
     years = list(range(first, last + 1))
     unknown = [y for y in years if not annual_partitions.has_partition_key(str(y))]
@@ -197,18 +231,33 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     started = time.perf_counter()
     log = run_log(settings, first, last)
     log.parent.mkdir(parents=True, exist_ok=True)
+    # the progress goes to the terminal, even when the tools' output goes to the log file
+    live = Console(file=sys.stdout, soft_wrap=True)
     with DagsterInstance.get() as instance, log.open("a", encoding="utf-8") as sink, \
             contextlib.ExitStack() as quiet:
+        recover(settings, instance)
         if not verbose:
             quiet.enter_context(contextlib.redirect_stdout(sink))
             quiet.enter_context(contextlib.redirect_stderr(sink))
+
+        def execute(job: str, label: str, tags: dict[str, str] | None = None, **options):
+            """Run a job in this process, its steps printed as they go; what it did not reload, said."""
+            run_id = str(uuid.uuid4())
+            with Progression(instance, run_id, label, live) as progression:
+                result = defs.resolve_job_def(job).execute_in_process(
+                    instance=instance, raise_on_error=False, run_id=run_id, tags={**process_tags(), **(tags or {})},
+                    **options)
+            live.print(f"  {progression.summary()}")
+            for ligne in unchanged_extracts(result):
+                live.print(f"  {ligne}")
+            return result
+
         def prepare(job: str, start: str, end: str, what: str) -> bool:
             """Run an ingestion job over a range; on failure, say so (nothing is published)."""
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, raise_on_error=False, tags=range_tags(start, end), run_config=run_config(verbose))
+            result = execute(job, f"{job} {what}", range_tags(start, end), run_config=run_config(verbose))
             if not result.success:
                 quiet.close()
-                console.print(f"[red]Run {result.run_id} ({what}) en échec.[/red] Rien n'a été publié.")
+                console.print(f"[red]Run {result.run_id} ({job} {what}) en échec.[/red] Rien n'a été publié.")
                 _report_failure(result, log)
             return result.success
 
@@ -221,11 +270,16 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
         if months and not prepare(MONTHLY_JOB, months[0], months[-1], f"extraits mensuels {months[0]}–{months[-1]}"):
             return False
         job = defs.resolve_job_def(ANNUAL_JOB)
-        partition = {"partition_key": str(first)} if first == last else {"tags": range_tags(str(first), str(last))}
+        partition = {"partition_key": str(first)} if first == last else {}
         if not atlas:
             partition["asset_selection"] = [key for key in job.asset_layer.executable_asset_keys if key != ATLAS_KEY]
-        result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                        run_config=run_config(verbose, interne), **partition)
+        if first != last:
+            live.print(f"{ANNUAL_JOB} {first}–{last} : dbt, les contrôles et la publication traitent toute la plage "
+                       f"en un run (un seul dbt build), même après un échec : seuls les extraits déjà chargés "
+                       f"ne sont pas relus.")
+        result = execute(ANNUAL_JOB, f"{ANNUAL_JOB} {first if first == last else f'{first}–{last}'}",
+                         None if first == last else range_tags(str(first), str(last)),
+                         run_config=run_config(verbose, interne), **partition)
     elapsed = time.perf_counter() - started
     enregistrer_resultats(settings.warehouse, settings.var_dir / "qualite")
     if result.success:

@@ -154,7 +154,10 @@ def test_the_published_years_passed_the_audit_of_the_disclosure_rule(demo_run):
 def test_a_quiet_run_prints_a_summary_and_logs_the_tools_to_a_file(demo_run):
     home, _, stdout = demo_run
     assert "Running with dbt" not in stdout and "Calculating Metrics" not in stdout
-    assert len(stdout.splitlines()) < 10
+    # the progress of each job (started, each step, done/total) and a summary of fewer than ten lines
+    progress = [line for line in stdout.splitlines() if re.search(r" : lancé \(run | · \d+/\d+ · | étapes en ", line)]
+    assert any(re.search(r"annuel 2020–2021 · \d+/\d+ · dbt", line) for line in progress)
+    assert len(stdout.splitlines()) - len(progress) < 10
     logs = list((home / "var" / "logs").glob("run_2020-2021_*.log"))
     assert len(logs) == 1 and "Running with dbt" in logs[0].read_text(encoding="utf-8")
 

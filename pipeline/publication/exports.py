@@ -140,6 +140,14 @@ def publier_copie(source: Path, cible: Path) -> Path | None:
         raise
 
 
+def restes_de_publication(dossier: Path) -> list[Path]:
+    """The temporary copies a killed publication left in a published year's folder: every hidden entry
+    (a folder is built as ``.<nom>.<hasard>`` by :func:`publier_copie` and :func:`exporter_annee`, a
+    file copied as ``.<nom>.tmp`` by :func:`pipeline.reports.render.publish`); the publication puts no
+    other hidden file there."""
+    return sorted(p for p in dossier.iterdir() if p.name.startswith(".")) if dossier.is_dir() else []
+
+
 @dataclass(frozen=True)
 class Publication:
     """What :func:`exporter_annee` published."""

@@ -47,7 +47,8 @@ statistiques as (
         case when grouping(typologie) = 1 then 'TOTAL' else typologie end         as typologie,
         case when grouping(commune) = 1 then 'TOTAL' else commune end             as commune,
         count(mois)                                                               as descrits,
-        avg(mois)                                                                 as moyenne,
+        -- a mean of exact decimals (see tableau_bord_delais_mensuel): the same file on every run
+        avg(cast(mois as decimal(18, 6)))                                         as moyenne,
         median(mois)                                                              as mediane,
         any_value(source)                                                         as source
     from delais

@@ -16,7 +16,9 @@ comptes as (
         mois,
         case when grouping(typologie) = 1 then 'TOTAL' else typologie end         as typologie,
         count(anciennete_mois)                                                    as denominateur,
-        avg(anciennete_mois)                                                      as valeur
+        -- a mean of exact decimals: doubles summed by several threads change in their last digits
+        -- from one run to the next, and the published file with them
+        avg(cast(anciennete_mois as decimal(18, 6)))                              as valeur
     from (select annee, mois, coalesce(typologie, 'INCONNUE') as typologie, anciennete_mois from demandes)
     group by grouping sets ((annee, mois), (annee, mois, typologie))
 ),
