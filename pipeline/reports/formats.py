@@ -110,8 +110,10 @@ def echapper(texte: Any) -> str:
 
 def table_markdown(frame: pd.DataFrame, alignements: str, legende: str | None = None) -> str:
     """A pandoc pipe table (``alignements``: one ``l``/``r``/``c`` per column) with a caption."""
-    # Dashes proportional to the widest cell: pandoc sizes wrapped columns by them.
-    largeurs = [max([len(str(c))] + [len(str(v)) for v in frame[c]]) for c in frame.columns]
+    # Dashes proportional to the widest cell: pandoc sizes wrapped columns by them. A header counts
+    # two more characters than it has, so a short column keeps its header on one line when the long
+    # ones are shrunk to fit the page (« Valeur » broke as « Va-leur »).
+    largeurs = [max([len(str(c)) + 2] + [len(str(v)) for v in frame[c]]) for c in frame.columns]
 
     def regle(alignement: str, largeur: int) -> str:
         tirets = "-" * max(3, min(largeur, 40))
