@@ -35,6 +35,7 @@ from pipeline.publication.tables import verifier_sans_pseudonyme
 from pipeline.publication.tampon import MENTION_DEMO, MENTION_INTERNE
 from pipeline.publication.verification import auditer_dossier
 from pipeline.resources import ObservatoireResource
+from pipeline.settings import WRITER_POOL
 from pipeline.warehouse import IngestionRecord, replace_partition
 
 T = "TOTAL"
@@ -393,7 +394,9 @@ def test_the_publication_assets_follow_the_catalogue_marts_in_the_annual_job(hom
     assert "audit_secret" in {k.name for k in graph.asset_check_keys if k.asset_key == INDICATEURS_KEY}
     for cle in (INDICATEURS_KEY, ATLAS_KEY, PUBLICATION_KEY):
         asset = next(a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and cle in a.keys)
-        assert asset.partitions_def == annual_partitions and asset.node_def.pool is None  # readers
+        assert asset.partitions_def == annual_partitions
+        # the tables are built from the warehouse, in its pool; the atlas and the swap read files only
+        assert asset.node_def.pool == (WRITER_POOL if cle == INDICATEURS_KEY else None)
 
 
 def _upstream(passes: bool):
