@@ -255,3 +255,16 @@ def test_the_atlas_annex_shows_a_warning_with_its_table_and_rows():
     assert "gx_stg_rpls__logements_avertissements" in annexe and "avertissement" in annexe
     assert "3 ligne(s) — rpls_2021.csv ligne 2 (loyer_m2_declare=45.0)" in annexe
     assert "qualite/data_docs/index.html" in annexe
+
+
+def test_a_referential_list_is_read_in_one_order_whatever_the_query_gives():
+    """The Data Docs print an expectation's list as it comes; a UNION gives its rows in any order: the
+    list is sorted, so the same run twice publishes the same pages."""
+    import duckdb
+
+    from pipeline.quality.gx import _resoudre
+
+    conn = duckdb.connect()
+    kwargs = {"column": "code_qpv", "value_set": {"requete": "select * from (values ('QP2'), ('QP1'), ('QP3'), ('QP1'))"}}
+    assert _resoudre(kwargs, conn, 2021)["value_set"] == ["QP1", "QP2", "QP3"]
+    assert kwargs["value_set"] == {"requete": "select * from (values ('QP2'), ('QP1'), ('QP3'), ('QP1'))"}

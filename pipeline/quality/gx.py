@@ -328,7 +328,10 @@ def _resoudre(kwargs: dict, conn: duckdb.DuckDBPyConnection, annee: int) -> dict
     valeurs = kwargs.get("value_set")
     if isinstance(valeurs, dict) and "requete" in valeurs:
         sql = valeurs["requete"]
-        resolus["value_set"] = [r[0] for r in conn.execute(sql, _parametres(sql, annee)).fetchall()]
+        # sorted: a UNION gives its rows in any order, and the Data Docs print the list as it comes
+        # (the same run twice must publish the same pages)
+        resolus["value_set"] = sorted({r[0] for r in conn.execute(sql, _parametres(sql, annee)).fetchall()},
+                                      key=lambda v: (v is None, str(v)))
     return resolus
 
 
