@@ -15,6 +15,7 @@ invocation from it. Before, every dbt op parsed the whole project again (~20 s e
 
 
 import contextlib
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -217,10 +218,21 @@ def prepare_dbt_project(warehouse: Path, project: DbtProject = DBT_PROJECT) -> P
     The parse needs the profile's ``OBSERVATOIRE_WAREHOUSE`` (``warehouse``: the path only, nothing is
     opened) and a ``dbt`` on ``PATH`` (the venv's): both are given to it alone, the process's
     environment is restored after."""
-    if not manifest_is_fresh(project):
-        path = os.pathsep.join([str(dbt_executable().parent), os.environ.get("PATH", "")])
-        with environment({"PATH": path, "OBSERVATOIRE_WAREHOUSE": os.environ.get("OBSERVATOIRE_WAREHOUSE", str(warehouse))}):
-            project.preparer.prepare(project)
+    # One process at a time checks and prepares (two runs started together on a changed checkout):
+    # dbt writes the manifest in place, and a process that found it fresh while another rewrote it
+    # would read half a file.
+    verrou = project.manifest_path.parent / ".observatoire-preparation.lock"
+    verrou.parent.mkdir(parents=True, exist_ok=True)
+    with verrou.open("a") as fichier:
+        fcntl.flock(fichier, fcntl.LOCK_EX)
+        try:
+            if not manifest_is_fresh(project):
+                path = os.pathsep.join([str(dbt_executable().parent), os.environ.get("PATH", "")])
+                with environment({"PATH": path,
+                                  "OBSERVATOIRE_WAREHOUSE": os.environ.get("OBSERVATOIRE_WAREHOUSE", str(warehouse))}):
+                    project.preparer.prepare(project)
+        finally:
+            fcntl.flock(fichier, fcntl.LOCK_UN)
     return project.manifest_path
 
 
