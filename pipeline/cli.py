@@ -206,14 +206,12 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     over the partition range: a backfill is one dbt build); True on success. Without ``verbose``, what the tools print
     goes to a log file under ``var/logs/`` and the console shows a summary. Without ``atlas``, every
     asset but the atlas (the tables are still published)."""
-    from dagster import DagsterInstance
-
     from pipeline.assets.atlas import atlas_path
     from pipeline.assets.publication import ATLAS_KEY
     from pipeline.assets.quality import enregistrer_resultats
     from pipeline.definitions import ANNUAL_JOB, HISTORY_JOB, MONTHLY_JOB, build_definitions
     from pipeline.partitions import annual_partitions, monthly_partitions, months_of_year, range_tags
-    from pipeline.runs import Progression, process_tags
+    from pipeline.runs import Progression, dagster_instance, process_tags
 
     years = list(range(first, last + 1))
     unknown = [y for y in years if not annual_partitions.has_partition_key(str(y))]
@@ -233,7 +231,7 @@ def run_years(settings: Settings, first: int, last: int, verbose: bool = False, 
     log.parent.mkdir(parents=True, exist_ok=True)
     # the progress goes to the terminal, even when the tools' output goes to the log file
     live = Console(file=sys.stdout, soft_wrap=True)
-    with DagsterInstance.get() as instance, log.open("a", encoding="utf-8") as sink, \
+    with dagster_instance(settings.dagster_home) as instance, log.open("a", encoding="utf-8") as sink, \
             contextlib.ExitStack() as quiet:
         recover(settings, instance)
         if not verbose:
@@ -318,12 +316,11 @@ def run_month(settings: Settings, mois: str, verbose: bool = False) -> bool:
     """The monthly run by hand: the monthly extracts of the 11 months before ``mois`` ingested (one run
     over their months: the year to date and the rolling 12 months), then the job of the schedule ``mensuel_le_5`` for ``mois`` — the month ingested, the
     year's tables built up to it, the tableau de bord mensuel rendered and published. True on success."""
-    from dagster import DagsterInstance
-
     from pipeline.assets.ingest import find_extract
     from pipeline.assets.tableau_de_bord import TABLEAU_KEY, dossier_tableau, tableau_path
     from pipeline.definitions import MONTHLY_JOB, TABLEAU_JOB, build_definitions
     from pipeline.partitions import monthly_partitions, range_tags
+    from pipeline.runs import dagster_instance
     from pipeline.sources.extract import all_sources
 
     if not monthly_partitions.has_partition_key(mois):
@@ -339,7 +336,8 @@ def run_month(settings: Settings, mois: str, verbose: bool = False) -> bool:
     started = time.perf_counter()
     log = settings.var_dir / "logs" / f"run_{mois}_{time.strftime('%Y%m%dT%H%M%S')}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with DagsterInstance.get() as instance, log.open("a", encoding="utf-8") as sink, contextlib.ExitStack() as quiet:
+    with dagster_instance(settings.dagster_home) as instance, log.open("a", encoding="utf-8") as sink, \
+            contextlib.ExitStack() as quiet:
         if not verbose:
             quiet.enter_context(contextlib.redirect_stdout(sink))
             quiet.enter_context(contextlib.redirect_stderr(sink))

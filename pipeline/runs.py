@@ -7,6 +7,7 @@
   and keeps its places in the writers' concurrency pool, which would make every later run wait for
   ever. Each CLI run carries the id and start time of its process (:func:`process_tags`); a run
   still STARTED whose process is gone is marked failed and its places freed.
+- :func:`dagster_instance`: the home's instance, its storage created by one process at a time.
 - :func:`stale_publication_files`: the temporary copies a killed publication left beside the
   published files (``reports/output/<année>/.indicateurs.*``, ``.atlas_….pdf.tmp``), never read,
   removed before the next run when no other run is alive.
@@ -14,6 +15,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import socket
@@ -26,6 +29,24 @@ import psutil
 from rich.console import Console
 
 from pipeline.publication.exports import restes_de_publication
+
+@contextlib.contextmanager
+def dagster_instance(dagster_home: Path):
+    """The Dagster instance of ``dagster_home``, its storage created (or checked) by one process at a
+    time: two runs started together on a fresh home each stamped the SQLite schema, leaving two
+    alembic heads, and every later opening failed (« Version table 'alembic_version' has more than
+    one head present »)."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    with (dagster_home / ".creation.lock").open("a") as verrou:
+        fcntl.flock(verrou, fcntl.LOCK_EX)
+        try:
+            instance = dg.DagsterInstance.from_config(str(dagster_home))
+            instance.get_runs(limit=1)  # the run storage exists, stamped, before the lock is released
+        finally:
+            fcntl.flock(verrou, fcntl.LOCK_UN)
+    with instance:
+        yield instance
+
 
 #: Tags of a CLI run: the process that executes it (pid, its start time, the host).
 PID_TAG, PID_START_TAG, HOST_TAG = "observatoire/pid", "observatoire/pid_debut", "observatoire/hote"

@@ -184,9 +184,9 @@ def lire_runs(dagster_home: Path) -> list[Run]:
     created)."""
     if not (dagster_home / "dagster.yaml").is_file():
         return []
-    from dagster import DagsterInstance
+    from pipeline.runs import dagster_instance
 
-    with DagsterInstance.from_config(str(dagster_home)) as instance:
+    with dagster_instance(dagster_home) as instance:
         records = instance.get_run_records()
     runs = []
     for record in records:

@@ -295,3 +295,35 @@ def test_a_killed_publication_s_temporary_copies_are_removed_when_no_run_is_aliv
     with dg.instance_for_test() as instance:
         recover(home, instance)
     assert [p.name for p in annee.iterdir()] == ["indicateurs"]
+
+
+def test_the_instance_of_a_fresh_home_is_created_by_one_process_at_a_time(tmp_path) -> None:
+    """Two runs started together on a fresh home each stamped Dagster's SQLite schema (two alembic
+    heads: every later opening failed). The instance is created under a lock: while another process
+    holds it, opening waits; then the storage is there once, and opens again."""
+    import threading
+
+    from pipeline.runs import dagster_instance
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(home / '.creation.lock')!r}, 'a'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "print('tenu', flush=True); time.sleep(3)")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "tenu"
+    opened = []
+
+    def open_it():
+        with dagster_instance(home) as instance:
+            opened.append((time.monotonic(), instance.get_runs(limit=1)))
+
+    started = time.monotonic()
+    thread = threading.Thread(target=open_it)
+    thread.start()
+    thread.join(timeout=120)
+    holder.wait(timeout=30)
+    assert opened and opened[0][0] - started >= 1.5  # it waited for the other process
+    with dagster_instance(home) as instance:
+        assert instance.get_runs() == []
