@@ -268,3 +268,24 @@ def test_a_referential_list_is_read_in_one_order_whatever_the_query_gives():
     kwargs = {"column": "code_qpv", "value_set": {"requete": "select * from (values ('QP2'), ('QP1'), ('QP3'), ('QP1'))"}}
     assert _resoudre(kwargs, conn, 2021)["value_set"] == ["QP1", "QP2", "QP3"]
     assert kwargs["value_set"] == {"requete": "select * from (values ('QP2'), ('QP1'), ('QP3'), ('QP1'))"}
+
+
+def test_the_dbt_docs_page_does_not_depend_on_the_order_dbt_parsed_its_nodes(tmp_path):
+    """dbt lists the manifest's nodes in the order it parsed them (a full and a partial parse differ):
+    the published page is the same for the same nodes."""
+    import json
+
+    from pipeline.quality.docs import ecrire_dbt_docs
+    from pipeline.publication.catalogue import Catalogue
+
+    pages = []
+    for ordre in (["model.a", "model.b"], ["model.b", "model.a"]):
+        target = tmp_path / "_".join(ordre) / "target"
+        target.mkdir(parents=True)
+        (target / "index.html").write_text('<script>m="MANIFEST.JSON INLINE DATA";c="CATALOG.JSON INLINE DATA"</script>')
+        noeuds = {n: {"name": n.split(".")[1], "resource_type": "model"} for n in ordre}
+        (target / "manifest.json").write_text(json.dumps({"nodes": noeuds}))
+        (target / "catalog.json").write_text(json.dumps({"nodes": {n: {"columns": {}} for n in ordre}}))
+        page = ecrire_dbt_docs(target, target.parent / "publie", Catalogue(tmp_path, (), {}))
+        pages.append(page.read_text())
+    assert pages[0] == pages[1]

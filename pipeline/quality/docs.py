@@ -86,9 +86,12 @@ def ecrire_dbt_docs(target: Path, dossier: Path, catalogue: Catalogue | None = N
     if not all(f.exists() for f in fichiers):
         return None
     manifest = descriptions_du_catalogue(json.loads(fichiers[1].read_text(encoding="utf-8")), catalogue or charger())
+    catalogue_dbt = json.loads(fichiers[2].read_text(encoding="utf-8"))
+    # keys sorted: dbt lists the nodes in the order it parsed them, which differs between a full and a
+    # partial parse — the same project and warehouse must publish the same page
     page = (fichiers[0].read_text(encoding="utf-8")
-            .replace('"MANIFEST.JSON INLINE DATA"', json.dumps(manifest, ensure_ascii=False))
-            .replace('"CATALOG.JSON INLINE DATA"', fichiers[2].read_text(encoding="utf-8")))
+            .replace('"MANIFEST.JSON INLINE DATA"', json.dumps(manifest, ensure_ascii=False, sort_keys=True))
+            .replace('"CATALOG.JSON INLINE DATA"', json.dumps(catalogue_dbt, ensure_ascii=False, sort_keys=True)))
     sortie = dossier / DBT_DOCS
     if sortie.exists():
         shutil.rmtree(sortie)
