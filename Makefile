@@ -32,13 +32,15 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(VENV)/bin/observatoire demo
 
-## make test: the whole test suite, end-to-end pipeline run included
+## make test: the whole test suite, end-to-end pipeline runs included, TEST_WORKERS files at a time
+## (pytest-xdist; a file's tests on one worker, so its module fixtures are built once)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## make test-fast: everything but the tests marked slow
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP)

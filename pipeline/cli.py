@@ -596,7 +596,7 @@ def status(
     if as_json:
         typer.echo(statut.as_json())
     else:
-        afficher(statut, console)
+        afficher(statut, Console())  # sized to the terminal of this call (COLUMNS), not of the import
     raise typer.Exit(statut.code_sortie)
 
 

@@ -92,9 +92,10 @@ def test_two_runs_started_seconds_apart_on_one_home_both_succeed(tmp_path):
     demo = tmp_path / "demo"
     generated = cli(tmp_path / "demo_home", "demo", "generate", "--years", "2021-2021", "--data-dir", str(demo))
     assert generated.returncode == 0, generated.stdout + generated.stderr
-    data = tmp_path / "data"  # the smallest year that runs every stage: its RPLS and the contours
+    data = tmp_path / "data"  # the smallest year that runs every stage: its contours and 300 RPLS rows
     (data / "rpls").mkdir(parents=True)
-    shutil.copy2(demo / "rpls" / "rpls_2021.csv", data / "rpls" / "rpls_2021.csv")
+    lignes = (demo / "rpls" / "rpls_2021.csv").read_bytes().splitlines(keepends=True)
+    (data / "rpls" / "rpls_2021.csv").write_bytes(b"".join(lignes[:301]))
     shutil.copytree(demo / "geo", data / "geo")
     home = tmp_path / "home"
     args = ("run", "--annee", "2021", "--sans-atlas", "--data-dir", str(data))

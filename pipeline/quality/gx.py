@@ -204,21 +204,38 @@ def _colonnes(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def lire_lignes(conn: duckdb.DuckDBPyConnection, table: str, colonnes: list[str], annee: int,
-                batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """The rows of ``annee`` in ``table`` (only ``colonnes``), in batches of about ``batch_rows`` rows;
-    one empty frame when the year has no row (so that a row-count expectation says it is empty)."""
+                batch_rows: int = BATCH_ROWS, ordre: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The rows of ``annee`` in ``table`` (only ``colonnes``), in batches of ``batch_rows`` rows (the
+    last one shorter), sorted by ``ordre`` (an extract's file and line); one empty frame when the year
+    has no row (so that a row-count expectation says it is empty).
+
+    The batches and their rows do not depend on how the table was loaded: DuckDB's record batches end
+    where its storage chunks do (a month loaded by a later run makes one more), and its rows come in
+    the order they were inserted — the Data Docs pages (one per batch, with their examples of
+    unexpected values) would differ between a year loaded at once and the same year resumed."""
+    import pyarrow as pa
+
     liste = ", ".join(f'"{c}"' for c in colonnes)
+    tri = f" order by {', '.join(f'{chr(34)}{c}{chr(34)}' for c in ordre)}" if ordre else ""
     # streamed as Arrow record batches (a cursor of its own: the caller's connection keeps answering
     # other queries); each batch becomes a pandas frame only when validated, then is dropped
-    relation = conn.cursor().sql(f"select {liste} from {table} where annee = $annee", params={"annee": annee})
+    relation = conn.cursor().sql(f"select {liste} from {table} where annee = $annee{tri}", params={"annee": annee})
+    tampon: list[pa.RecordBatch] = []
+    en_attente = 0
     premier = True
     for lot in relation.to_arrow_reader(batch_rows):
         if lot.num_rows == 0:
             continue
-        premier = False
-        yield lot.to_pandas()
-    if premier:
-        yield pd.DataFrame(columns=colonnes)
+        tampon.append(lot)
+        en_attente += lot.num_rows
+        while en_attente >= batch_rows:
+            rangees = pa.Table.from_batches(tampon)
+            premier = False
+            yield rangees.slice(0, batch_rows).to_pandas()
+            reste = rangees.slice(batch_rows)
+            tampon, en_attente = reste.to_batches(), reste.num_rows
+    if en_attente or premier:
+        yield pa.Table.from_batches(tampon).to_pandas() if en_attente else pd.DataFrame(columns=colonnes)
 
 
 def requete_volume(conn: duckdb.DuckDBPyConnection, table: str, annee: int, par_mois: bool = False) -> pd.DataFrame:
@@ -311,7 +328,7 @@ def lots_de_donnees(conn: duckdb.DuckDBPyConnection, suite: Suite, lot: Lot, ann
         presentes = _colonnes(conn, table)
         index = [c for c in (lot.index or INDEX_EXTRAIT) if c in presentes]
         colonnes = list(dict.fromkeys([*index, *(c for e in lot.expectations for c in expectation_columns(e))]))
-        return table, index, lire_lignes(conn, table, colonnes, annee, batch_rows)
+        return table, index, lire_lignes(conn, table, colonnes, annee, batch_rows, ordre=index)
     if lot.mode == "requete":
         return table, list(lot.index), iter([conn.execute(lot.sql, _parametres(lot.sql, annee)).df()])
     if lot.mode == "volume":
