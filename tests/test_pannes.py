@@ -216,7 +216,7 @@ def donnees(tmp_path_factory) -> Path:
 
 
 def backfill(donnees: Path) -> tuple[str, ...]:
-    """The run every test here compares: 2020–2021 in one run, the atlas included."""
+    """The run compared: 2020–2021 in one run, the atlas included."""
     return ("run", "--annee", f"{ANNEE - 1}-{ANNEE}", "--data-dir", str(donnees))
 
 
@@ -237,40 +237,27 @@ def runs_of(home: Path) -> list[tuple[str, dg.DagsterRunStatus]]:
 
 
 @pytest.mark.slow
-def test_a_run_killed_at_each_stage_then_rerun_ends_as_an_uninterrupted_run(tmp_path, donnees, reference) -> None:
-    """Killed (SIGKILL of the whole process group) in the ingestion, rerun and killed in dbt, rerun and
-    killed in the publication, rerun: the last run ends where an uninterrupted one does — same rows in
-    every layer, same published files, nothing half-written beside them — and every killed run is
-    marked failed by the run after it (none left « started », holding its place in the writers' pool)."""
-    home = tmp_path / "home"
-    for stage in STAGES:
-        kill_at(home, stage, *backfill(donnees))
-    out = run(home, *backfill(donnees))
-    assert "interrompu" in out  # the last killed run is named, marked failed, its writer place freed
-    runs = runs_of(home)
-    assert not [r for r in runs if r[1] == dg.DagsterRunStatus.STARTED]
-    assert [job for job, status in runs if status == dg.DagsterRunStatus.FAILURE] == ["annuel"] * len(STAGES)
-    after = state(home)
-    assert after["lignes"] == reference["lignes"]
-    assert sorted(after["fichiers"]) == sorted(reference["fichiers"])  # nothing half-written left beside them
-    differ = [name for name, digest in after["fichiers"].items() if reference["fichiers"][name] != digest]
-    assert not differ
+def test_a_backfill_failed_then_killed_at_each_stage_resumes_and_ends_as_an_uninterrupted_run(
+        tmp_path, donnees, reference) -> None:
+    """One home, the faults one after the other:
 
-
-@pytest.mark.slow
-def test_a_backfill_failed_in_its_second_year_resumes_without_reloading_the_first(tmp_path, donnees, reference) -> None:
-    """2020–2021 with an unreadable 2021 extract fails; fixed, the rerun does not read 2020's extracts
-    again (it says so) and ends as an uninterrupted backfill."""
-    bad = donnees / "sne" / f"demandes_{ANNEE}-06.csv"
-    good = bad.read_bytes()
+    1. 2020–2021 with an unreadable 2021 extract fails (in the monthly ingestion, 2020 loaded);
+    2. fixed, rerun and killed (SIGKILL of the whole process group) in the ingestion of the annual
+       extracts, rerun and killed in dbt, rerun and killed in the publication;
+    3. rerun to the end: it does not read again what the failed run loaded (it says so), every killed
+       run was marked failed by the run after it (none left « started », holding its place in the
+       writers' pool), and it ends where an uninterrupted run does — same rows in every layer, same
+       published files, nothing half-written beside them."""
     home = tmp_path / "home"
     args = backfill(donnees)
+    bad = donnees / "sne" / f"demandes_{ANNEE}-06.csv"
+    good = bad.read_bytes()
     bad.write_bytes(b"\x00\x01\x02 pas un CSV")
     try:
         failed = cli(home, *args)
         out, _ = failed.communicate(timeout=1500)
     finally:
-        bad.write_bytes(good)  # the module's extracts, as the other tests expect them
+        bad.write_bytes(good)  # the module's extracts, as the reference read them
     assert failed.returncode == 1 and bad.name in out, out[-3000:]
     assert "· 0/" in out and "raw__demandes" in out  # the progress of the steps, in quiet mode
     warehouse = home / "var" / "warehouse" / "observatoire.duckdb"
@@ -278,15 +265,28 @@ def test_a_backfill_failed_in_its_second_year_resumes_without_reloading_the_firs
         loaded = conn.execute("select source, periode, run_id from raw._ingestion where periode like ? order by all",
                               [f"{ANNEE - 1}%"]).fetchall()
     assert {source for source, _, _ in loaded} >= {"demandes", "attributions"}
+
+    for stage in STAGES:
+        kill_at(home, stage, *args)
     out = run(home, *args)
+
+    assert "interrompu" in out  # the last killed run is named, marked failed, its writer place freed
+    runs = runs_of(home)
+    assert not [r for r in runs if r[1] == dg.DagsterRunStatus.STARTED]
+    assert sorted(job for job, status in runs if status == dg.DagsterRunStatus.FAILURE) == \
+        ["annuel"] * len(STAGES) + ["mensuel"]
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         after = conn.execute("select source, periode, run_id from raw._ingestion order by all").fetchall()
     # not one extract the failed run loaded is loaded again (the annual ones, in the annual job the
-    # failure stopped before, are loaded now)
+    # failure stopped before, are loaded by the reruns)
     assert [row for row in after if row[:2] in {row[:2] for row in loaded}] == loaded
     assert re.search(rf"raw/demandes : \d+ extrait\(s\) déjà chargé\(s\), même SHA-256, non relu\(s\) : "
                      rf"demandes_{ANNEE - 1}-01\.csv", out), out[-3000:]
-    assert state(home) == reference
+    final = state(home)
+    assert final["lignes"] == reference["lignes"]
+    assert sorted(final["fichiers"]) == sorted(reference["fichiers"])  # nothing half-written left beside them
+    differ = [name for name, digest in final["fichiers"].items() if reference["fichiers"][name] != digest]
+    assert not differ
 
 
 def test_the_same_contours_are_not_loaded_again(home) -> None:
