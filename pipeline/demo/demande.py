@@ -305,14 +305,16 @@ def _poids_typologie(pools: dict[tuple[str, str], pd.DataFrame], demandes: dict[
     """Weight per typology so that the dwellings drawn for the CALEOL (``demandes[pool]`` chains
     from each pool) follow the published attribution mix of the fichier partagé."""
     total = sum(ATTRIBUTIONS_CLES.values())
-    cible = pd.Series({t: v / total for t, v in ATTRIBUTIONS_CLES.items()})
-    comptes = {k: p["TYPOLOGIE"].value_counts().reindex(TYPOLOGIES, fill_value=0) for k, p in pools.items()}
-    w = pd.Series(1.0, index=TYPOLOGIES)
+    cible = np.array([ATTRIBUTIONS_CLES[t] / total for t in TYPOLOGIES])
+    comptes = {k: p["TYPOLOGIE"].value_counts().reindex(TYPOLOGIES, fill_value=0).to_numpy() for k, p in pools.items()}
+    # numpy arrays in the order of TYPOLOGIES, the same operations in the same order as on pandas Series
+    # (the draws depend on these weights to the last bit), without pandas' cost per operation (×10)
+    w = np.ones(len(TYPOLOGIES))
     for _ in range(50):
         attendu = sum(n * (w * comptes[k]) / max((w * comptes[k]).sum(), 1e-9) for k, n in demandes.items())
         attendu = attendu / attendu.sum()
-        w = w * (cible / attendu.where(attendu > 0, 1.0)).where(cible > 0, 0.0).clip(0.05, 20)
-    return w.to_dict()
+        w = w * np.clip(np.where(cible > 0, cible / np.where(attendu > 0, attendu, 1.0), 0.0), 0.05, 20)
+    return dict(zip(TYPOLOGIES, w.tolist()))
 
 
 def typologie_rpls(nbpiece: pd.Series) -> pd.Series:
