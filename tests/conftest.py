@@ -34,7 +34,7 @@ def shared_ref() -> Path:
     return SHARED_REF
 
 
-#: The files that start whole runs, longest first (``--durations``, 2026-12-02: test_pannes ≈ 9 min of
+#: The files that start whole runs, longest first (``--durations``, 2026-12-02: test_pannes ≈ 6 min of
 #: runs, test_end_to_end ≈ 5, the others 1–3): started first, they do not leave one worker running
 #: alone at the end.
 LONGEST_FIRST = ("test_pannes.py", "test_end_to_end.py", "test_concurrence.py", "test_sources_partielles.py",

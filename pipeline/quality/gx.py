@@ -216,7 +216,7 @@ def lire_lignes(conn: duckdb.DuckDBPyConnection, table: str, colonnes: list[str]
     import pyarrow as pa
 
     liste = ", ".join(f'"{c}"' for c in colonnes)
-    tri = f" order by {', '.join(f'{chr(34)}{c}{chr(34)}' for c in ordre)}" if ordre else ""
+    tri = " order by " + ", ".join(f'"{c}"' for c in ordre) if ordre else ""
     # streamed as Arrow record batches (a cursor of its own: the caller's connection keeps answering
     # other queries); each batch becomes a pandas frame only when validated, then is dropped
     relation = conn.cursor().sql(f"select {liste} from {table} where annee = $annee{tri}", params={"annee": annee})
