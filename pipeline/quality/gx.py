@@ -221,21 +221,20 @@ def lire_lignes(conn: duckdb.DuckDBPyConnection, table: str, colonnes: list[str]
     # other queries); each batch becomes a pandas frame only when validated, then is dropped
     relation = conn.cursor().sql(f"select {liste} from {table} where annee = $annee{tri}", params={"annee": annee})
     tampon: list[pa.RecordBatch] = []
-    en_attente = 0
-    premier = True
+    en_attente = lus = 0
     for lot in relation.to_arrow_reader(batch_rows):
-        if lot.num_rows == 0:
-            continue
         tampon.append(lot)
         en_attente += lot.num_rows
+        lus += lot.num_rows
         while en_attente >= batch_rows:
             rangees = pa.Table.from_batches(tampon)
-            premier = False
             yield rangees.slice(0, batch_rows).to_pandas()
             reste = rangees.slice(batch_rows)
             tampon, en_attente = reste.to_batches(), reste.num_rows
-    if en_attente or premier:
-        yield pa.Table.from_batches(tampon).to_pandas() if en_attente else pd.DataFrame(columns=colonnes)
+    if en_attente:
+        yield pa.Table.from_batches(tampon).to_pandas()
+    elif not lus:
+        yield pd.DataFrame(columns=colonnes)
 
 
 def requete_volume(conn: duckdb.DuckDBPyConnection, table: str, annee: int, par_mois: bool = False) -> pd.DataFrame:
