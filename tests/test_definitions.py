@@ -154,3 +154,39 @@ def test_a_homes_first_dbt_invocation_starts_from_the_prepared_parse(tmp_path, m
     assert seeded.read_bytes() == b"prepared"
     seeded.write_bytes(b"the home's own")
     assert seed_parse(prepared) is None and seeded.read_bytes() == b"the home's own"
+
+
+def test_a_fresh_homes_copy_of_the_prepared_parse_is_taken_up_by_dbt_without_a_full_parse(tmp_path, monkeypatch):
+    """The prepared parse was made with another warehouse path in the profile: the home's copy is given
+    the profile hash of its own (computed as dbt computes it), so dbt starts from it — not « Unable to
+    do partial parsing because profile has changed », a whole parse of the project. A record that
+    does not match the prepared parse leaves the copy as it is (dbt decides)."""
+    from pipeline.assets.dbt import PREPARED_WAREHOUSE, dbt_executable, profile_hash, seed_parse
+
+    projet = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, projet, ignore=shutil.ignore_patterns("target", "logs"))
+    preparation = tmp_path / "preparation" / "observatoire.duckdb"
+    prepare_dbt_project(preparation, DbtProject(project_dir=projet, profiles_dir=projet))
+    prepared = projet / "target" / "partial_parse.msgpack"
+    assert (projet / "target" / PREPARED_WAREHOUSE).read_text() == str(preparation)
+
+    home = tmp_path / "home"
+    entrepot = home / "var" / "warehouse" / "observatoire.duckdb"
+    for name in [k for k in os.environ if k.startswith(("OBSERVATOIRE_", "DBT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("OBSERVATOIRE_WAREHOUSE", str(entrepot))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(home / "var" / "dbt"))
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    assert profile_hash(str(entrepot)) != profile_hash(str(preparation))
+    seeded = seed_parse(prepared)
+    assert seeded is not None and seeded.read_bytes() != prepared.read_bytes()
+    parse = subprocess.run([str(dbt_executable()), "parse", "--project-dir", str(projet), "--profiles-dir",
+                            str(projet), "--target-path", str(seeded.parent)],
+                           cwd=projet, capture_output=True, text=True, timeout=600)
+    assert parse.returncode == 0, parse.stdout[-3000:]
+    assert "Unable to do partial parsing" not in parse.stdout, parse.stdout[-3000:]
+
+    # the record names another warehouse than the one the parse was prepared with: copied as it is
+    (projet / "target" / PREPARED_WAREHOUSE).write_text(str(tmp_path / "ailleurs.duckdb"))
+    seeded.unlink()
+    assert seed_parse(prepared).read_bytes() == prepared.read_bytes()

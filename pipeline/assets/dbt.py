@@ -34,6 +34,7 @@ from packaging import version
 
 from pipeline.partitions import annual_partitions
 from pipeline.provenance import is_demo
+from pipeline.quality.gx import importer_en_fond
 from pipeline.resources import ObservatoireResource
 from pipeline.settings import DBT_PROJECT_DIR, WRITER_POOL
 
@@ -117,17 +118,80 @@ def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: lis
 def seed_parse(prepared: Path | None = None) -> Path | None:
     """A home's first dbt invocation starts from the parse the manifest's preparation left beside the
     manifest (``dbt_project/target``, the same project files) instead of parsing the whole project
-    (10–30 s): it is copied into the home's dbt folder when that folder has no parse yet. dbt checks
-    it as it checks any saved parse — files, profile (the warehouse path), vars, environment — and
-    parses again what differs, everything when the profile does (a manifest prepared for another
-    home). The home's parse, when there is one, is never replaced. Returns the seeded file, or None."""
+    (≈ 6 s, 10–30 s under load): it is copied into the home's dbt folder when that folder has no parse
+    yet. dbt checks it as it checks any saved parse — files, profile, vars, environment — and parses
+    again what differs, everything when the profile does. The profile holds the warehouse's absolute
+    path, which differs from home to home: the copy is given the hash dbt computes for this home's
+    profile (:func:`_with_profile_of`), when the prepared parse's is the one of the preparation's
+    warehouse and nothing else of the profile changed. The home's parse, when there is one, is never
+    replaced. Returns the seeded file, or None."""
     prepared = prepared or DBT_PROJECT.manifest_path.parent / PARTIAL_PARSE_FILE_NAME
     home_parse = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target")) / PARTIAL_PARSE_FILE_NAME
     if home_parse.exists() or not prepared.exists() or home_parse == prepared:
         return None
     home_parse.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(prepared, home_parse)
+    contents = _with_profile_of(prepared, os.environ.get("OBSERVATOIRE_WAREHOUSE"))
+    if contents is None:
+        shutil.copy2(prepared, home_parse)
+    else:
+        home_parse.write_bytes(contents)
     return home_parse
+
+
+#: Beside a prepared parse: the warehouse path its profile had (:func:`prepare_dbt_project`).
+PREPARED_WAREHOUSE = ".observatoire-entrepot"
+
+
+def profile_hash(warehouse: str, project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """The ``profile_hash`` dbt records in a parse (``ManifestLoader.build_manifest_state_check``: the
+    SHA-256 of the sorted connection keys of the target's credentials) for this project's profile
+    rendered with ``OBSERVATOIRE_WAREHOUSE=warehouse`` and the rest of the environment as it is —
+    rendered by dbt's own profile renderer, the credentials dbt-duckdb's."""
+    import contextvars
+    import hashlib
+    import pprint
+
+    import yaml
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    profiles = yaml.safe_load((project_dir / "profiles.yml").read_text(encoding="utf-8"))
+    profile = profiles[yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))["profile"]]
+    target = dict(profile["outputs"][profile["target"]])
+
+    def rendered() -> dict:
+        set_invocation_context({**os.environ, "OBSERVATOIRE_WAREHOUSE": warehouse})
+        return ProfileRenderer({}).render_data(target)
+
+    values = contextvars.copy_context().run(rendered)
+    for key in ("type", "threads"):  # what dbt takes out of the target before its credentials
+        values.pop(key, None)
+    keys = sorted(DuckDBCredentials.from_dict(values).connection_info())
+    return hashlib.sha256(pprint.pformat(keys).encode("utf-8")).hexdigest()
+
+
+def _with_profile_of(prepared: Path, warehouse: str | None) -> bytes | None:
+    """The prepared parse with the profile hash of ``warehouse``'s home; None when it is to be copied
+    as it is (the same warehouse, no record of the preparation's, or a profile differing in more than
+    the path: dbt then parses everything, as it would have)."""
+    record = prepared.parent / PREPARED_WAREHOUSE
+    if not warehouse or not record.exists():
+        return None
+    prepared_for = record.read_text(encoding="utf-8").strip()
+    if prepared_for == warehouse:
+        return None
+    import msgpack
+
+    try:
+        parse = msgpack.unpackb(prepared.read_bytes(), raw=False, strict_map_key=False)
+        saved = parse["state_check"]["profile_hash"]
+    except Exception:  # noqa: BLE001 — not a parse this code knows: dbt decides
+        return None
+    if saved.get("checksum") != profile_hash(prepared_for):
+        return None
+    saved["checksum"] = profile_hash(warehouse)
+    return msgpack.packb(parse, use_bin_type=True)
 
 
 def keep_test_results(target_path: Path, run_id: str, op: str) -> Path | None:
@@ -228,9 +292,12 @@ def prepare_dbt_project(warehouse: Path, project: DbtProject = DBT_PROJECT) -> P
         try:
             if not manifest_is_fresh(project):
                 path = os.pathsep.join([str(dbt_executable().parent), os.environ.get("PATH", "")])
-                with environment({"PATH": path,
-                                  "OBSERVATOIRE_WAREHOUSE": os.environ.get("OBSERVATOIRE_WAREHOUSE", str(warehouse))}):
+                entrepot = os.environ.get("OBSERVATOIRE_WAREHOUSE", str(warehouse))
+                (project.manifest_path.parent / PREPARED_WAREHOUSE).unlink(missing_ok=True)
+                with environment({"PATH": path, "OBSERVATOIRE_WAREHOUSE": entrepot}):
                     project.preparer.prepare(project)
+                # the profile the prepared parse was made with (seed_parse gives a home's copy its own)
+                (project.manifest_path.parent / PREPARED_WAREHOUSE).write_text(entrepot, encoding="utf-8")
         finally:
             fcntl.flock(fichier, fcntl.LOCK_UN)
     return project.manifest_path
@@ -276,7 +343,9 @@ def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
     @dbt_assets(manifest=manifest, select=STAGING_SELECT, name="dbt_staging", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
     def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, observatoire: ObservatoireResource):
-        """Seeds (referentials) and staging views."""
+        """Seeds (referentials) and staging views; meanwhile, the import of Great Expectations for the
+        suites that come next (this process only waits for dbt's)."""
+        importer_en_fond()
         yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
 
     @dbt_assets(manifest=manifest, select="fqn:*", exclude=STAGING_SELECT, name="dbt_marts", partitions_def=annual_partitions,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,6 +392,19 @@ def _contexte():
     import great_expectations as gx  # slow import: only when a check runs
 
     return gx.get_context(mode="ephemeral")
+
+
+def importer_en_fond() -> threading.Thread:
+    """Import Great Expectations (≈ 3 s of CPU, the first suite's whole overhead) in a background
+    thread, for a step that waits on another process meanwhile (dbt's): the suites after it find it
+    imported, or wait for the end of that import (Python's import lock)."""
+    def importer() -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations  # noqa: F401
+
+    fil = threading.Thread(target=importer, name="import-great-expectations", daemon=True)
+    fil.start()
+    return fil
 
 
 def run_suite(conn: duckdb.DuckDBPyConnection, suite: Suite, annees: list[int],
