@@ -102,3 +102,30 @@ def test_a_year_is_refused_only_without_any_extract(home):
     (home.data_dir / "rpls").mkdir()
     (home.data_dir / "rpls" / "rpls_2021.csv").write_text("IDENT_LOGT\n", encoding="utf-8")
     assert years_without_extracts(home, [2019, 2020, 2021]) == [2019]
+
+
+FIN_DU_PROCESSUS = """
+import atexit, sys
+import pipeline.cli as cli
+
+class Objet:
+    def __del__(self):
+        print("objet libéré par la fin de l'interpréteur", flush=True)
+
+cli.objet_du_test = Objet()  # freed by Python's teardown only
+atexit.register(lambda: print("fonction atexit exécutée", flush=True))
+sys.argv = ["observatoire", *sys.argv[1:]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--help"], 0), (["run", "--annee", "2021", "--mois", "2021-01"], 2)])
+def test_the_command_line_ends_without_pythons_teardown_keeping_its_output_and_exit_code(args, code):
+    """The console script ends with the command's exit code and its whole output, the exit functions
+    run, and without Python freeing every imported module's objects (≈ 2 s after each command)."""
+    fin = subprocess.run([sys.executable, "-c", FIN_DU_PROCESSUS, *args], capture_output=True, text=True,
+                         timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert fin.returncode == code, fin.stdout + fin.stderr
+    assert ("Usage" in fin.stdout) if code == 0 else ("--annee" in fin.stdout + fin.stderr)
+    assert "fonction atexit exécutée" in fin.stdout
+    assert "objet libéré par la fin de l'interpréteur" not in fin.stdout
