@@ -1,5 +1,5 @@
 # Observatoire du parc social — the two commands are `make demo` and `make test`.
-# Every target installs into .venv first (idempotent: a stamp file records the installed lock).
+# Every target installs into .venv first (idempotent: stamp files record the installed lock and the bytecode).
 
 PYTHON ?= python3
 VENV   := .venv
