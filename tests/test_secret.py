@@ -276,3 +276,137 @@ def test_the_audit_sees_through_linked_tables():
     assert not rapport.reussi
     assert rapport.echecs[0].table == "fragilite_iris" and rapport.echecs[0].largeur == 0
     assert "commune = 21105" in rapport.message()
+
+
+# ---------------------------------------------------------------------------------------------
+# Large groups: audited block by block, then on the whole group where the blocks do not suffice
+# ---------------------------------------------------------------------------------------------
+
+def _communes_par_bailleur(valeurs: np.ndarray) -> tuple[Indicateur, pd.DataFrame]:
+    """A commune × bailleur table with every margin, from a communes × bailleurs array of counts."""
+    lignes = []
+    for c in range(valeurs.shape[0] + 1):
+        for b in range(valeurs.shape[1] + 1):
+            commune = f"C{c:02d}" if c < valeurs.shape[0] else T
+            bailleur = f"B{b}" if b < valeurs.shape[1] else T
+            v = int(valeurs[c if c < valeurs.shape[0] else slice(None), b if b < valeurs.shape[1] else slice(None)].sum())
+            lignes.append((commune, bailleur, v, None, v))
+    return indicateur("ind_cb", ("commune", "bailleur")), table(("commune", "bailleur"), lignes)
+
+
+def _resume(rapport) -> tuple:
+    return ({(c.ligne, c.colonne): c.largeur for c in rapport.echecs},
+            {(c.ligne, c.colonne): (c.largeur, c.requis) for c in rapport.limitees},
+            {code: (t.plus_etroite and t.plus_etroite.largeur, t.plus_etroite_limitee and t.plus_etroite_limitee.largeur)
+             for code, t in rapport.tables.items()})
+
+
+@pytest.mark.parametrize("graine", [1, 2, 3])
+def test_a_group_audited_in_blocks_gives_the_same_report_as_its_whole_programme(graine):
+    """30 communes × 3 bailleurs, a third of the cells masked at random, the bailleurs' totals
+    institutional: one connected group of dozens of cells. Audited in blocks of 6 cells — the bailleurs'
+    totals split between blocks — the failures, their widths, the cells limited by an institutional
+    total and each table's narrowest interval are exactly those of the whole programme."""
+    rng = np.random.default_rng(graine)
+    ind, frame = _communes_par_bailleur(rng.integers(0, 25, size=(30, 3)))
+    systeme = construire([(ind, frame)])
+    interieur = ((frame["commune"] != T) & (frame["bailleur"] != T)).to_numpy()
+    cachee = interieur & (rng.random(len(frame)) < 0.35)
+    protegee = (frame["commune"] == T).to_numpy()
+    entier = auditer(systeme, cachee, protegee, SEUIL, entier=10_000)
+    en_blocs = auditer(systeme, cachee, protegee, SEUIL, entier=6, bloc=6)
+    assert entier.echecs and entier.cellules_auditees > 20  # a case with failures and passes
+    assert _resume(en_blocs) == _resume(entier)
+
+
+@pytest.mark.parametrize("graine", [1, 2, 3, 4])
+def test_every_interval_a_block_proves_is_inside_the_readers(graine):
+    """Soundness of the blocks: each cell's interval known from its block's solutions lies inside its
+    exact feasible interval on the whole group (a block that dropped the part of a total it does not
+    hold would let its cells move further than a reader's tables allow)."""
+    from pipeline.publication import audit
+
+    rng = np.random.default_rng(graine)
+    ind, frame = _communes_par_bailleur(rng.integers(0, 25, size=(20, 4)))
+    systeme = construire([(ind, frame)])
+    interieur = ((frame["commune"] != T) & (frame["bailleur"] != T)).to_numpy()
+    modele = audit._Modele(systeme, interieur & (rng.random(len(frame)) < 0.5))
+    compares = 0
+    for variables, contraintes in modele.groupes().values():
+        if len(variables) <= 6:
+            continue
+        groupe = audit._auditer_groupe(modele, variables, contraintes, SEUIL, entier=6, bloc=6)
+        programme = audit._Programme(modele, variables, contraintes)
+        bas, haut, exact = audit._intervalles(programme, np.full(len(variables), np.inf))
+        assert exact.all() and not groupe.entier
+        assert (groupe.bas >= bas - 1e-6).all() and (groupe.haut <= haut + 1e-6).all()
+        compares += len(variables)
+    assert compares > 20
+
+
+def test_a_large_group_is_solved_in_blocks_and_reports_the_interval_they_prove(monkeypatch):
+    """60 communes whose B0 and B1 counts (15 each) are all masked: one group of 120 cells tied by the
+    bailleurs' totals. In blocks of 8 cells every cell reaches the threshold inside its block, so no
+    programme of the whole group is solved; the narrowest interval reported is the one the blocks prove
+    (C00's B0, 15, moves at least from 15 to 30; the reader's interval, 0 to 30, contains it)."""
+    from pipeline.publication import audit
+
+    valeurs = np.full((60, 3), 15)
+    ind, frame = _communes_par_bailleur(valeurs)
+    systeme = construire([(ind, frame)])
+    interieur = ((frame["commune"] != T) & (frame["bailleur"].isin(["B0", "B1"]))).to_numpy()
+    tailles = []
+    extreme = audit._Programme.extreme
+    monkeypatch.setattr(audit._Programme, "extreme",
+                        lambda self, i, maximum: tailles.append(len(self.variables)) or extreme(self, i, maximum))
+    rapport = auditer(systeme, interieur, np.zeros_like(interieur), SEUIL, entier=8, bloc=8)
+    assert rapport.reussi and rapport.cellules_auditees == 120
+    assert max(tailles) == 8 and len(tailles) < 120
+    etroite = rapport.plus_etroite
+    assert etroite.largeur == 15 and not etroite.exacte and etroite.libelle().endswith(" : au moins de 15 à 30")
+    entier = auditer(systeme, interieur, np.zeros_like(interieur), SEUIL, entier=10_000)
+    assert entier.plus_etroite.largeur == 30 and entier.plus_etroite.exacte
+
+
+def test_the_metadata_and_the_atlas_say_au_moins_before_a_width_proven_in_blocks():
+    """A width the blocks proved is a floor of the reader's interval: the metadata mark it not exact and
+    the atlas's annex says « au moins » (and « ≥ » in its table); an exact width is printed bare."""
+    from types import SimpleNamespace
+
+    from pipeline.publication.ecriture import resume_audit
+    from pipeline.publication.tables import Preparation, StatistiquesSecret, TablePubliee
+    from pipeline.reports.sections import Atlas
+
+    ind, frame = _communes_par_bailleur(np.full((60, 3), 15))
+    systeme = construire([(ind, frame)])
+    interieur = ((frame["commune"] != T) & (frame["bailleur"].isin(["B0", "B1"]))).to_numpy()
+    publiee = TablePubliee(ind, frame, secret=StatistiquesSecret(lignes=len(frame), masquees=120))
+    textes = {}
+    for taille in (8, 10_000):
+        rapport = auditer(systeme, interieur, np.zeros_like(interieur), SEUIL, entier=taille, bloc=taille)
+        resume = resume_audit(Preparation((publiee,), (), rapport, SEUIL))
+        textes[taille] = (resume["audit"], Atlas.secret(SimpleNamespace(d=SimpleNamespace(metadonnees={"secret": resume}))))
+    (en_blocs, atlas_blocs), (entier, atlas_entier) = textes[8], textes[10_000]
+    assert en_blocs["intervalle_le_plus_etroit"]["exact"] is False and en_blocs["par_table"][0]["intervalle_le_plus_etroit_exact"] is False
+    assert "cellule masquée : au moins 15." in atlas_blocs and "| ≥ 15" in atlas_blocs
+    assert entier["intervalle_le_plus_etroit"]["exact"] is True
+    assert "cellule masquée : 30." in atlas_entier and "| 30" in atlas_entier and "≥" not in atlas_entier
+
+
+def test_cells_a_block_leaves_too_narrow_are_solved_in_larger_blocks_before_the_whole_group(monkeypatch):
+    """60 communes of 2 refusals each, all masked, their total of 120 published: in blocks of 4 a cell
+    moves by 8 at most (its block's part of the total); in blocks of 16 by 32. The audit settles every
+    cell there, never solving the group's whole programme of 60 cells."""
+    from pipeline.publication import audit
+
+    communes = indicateur("ind_c", ("commune",))
+    frame = table(("commune",), [(f"C{c:02d}", 2, None, 2) for c in range(60)] + [(T, 120, None, 120)])
+    systeme = construire([(communes, frame)])
+    cachee = (frame["commune"] != T).to_numpy()
+    tailles = []
+    extreme = audit._Programme.extreme
+    monkeypatch.setattr(audit._Programme, "extreme",
+                        lambda self, i, maximum: tailles.append(len(self.variables)) or extreme(self, i, maximum))
+    rapport = auditer(systeme, cachee, np.zeros_like(cachee), SEUIL, entier=4, bloc=4)
+    assert rapport.reussi and min(tailles) == 4 and max(tailles) == 16  # blocks of 16 (the last one, 12)
+    assert rapport.plus_etroite.largeur >= 16 and not rapport.plus_etroite.exacte

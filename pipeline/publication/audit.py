@@ -16,6 +16,18 @@ Fewer programmes than cells: each solution of a programme is a feasible table, s
 interval of every cell of the group at once; a cell is solved for only while its known interval is too
 narrow. The narrowest interval reported is exact (solved both ways).
 
+Large groups (more than :data:`TAILLE_ENTIER` cells: a publication of hundreds of communes, whose
+totals tie every table together into groups of tens of thousands of cells) are solved in **blocks**
+of :data:`TAILLE_BLOC` cells: a constraint spanning several blocks is split into one per block, each
+part held at its true sum — the split constraints imply the whole ones, so every block's solution is
+a feasible table of the whole group and its known intervals are sound (never wider than the
+reader's). The cells a block leaves too narrow are solved again in blocks four times larger, up to
+the whole group's programme (a failure, or a cell limited by an institutional total, is always
+decided exactly). The narrowest interval of such a group is reported as what it is: the
+reader's interval contains it (« au moins »). Where a cell cannot reach the threshold, a bound from the
+published institutional totals (:func:`_plafonds`) often shows without any programme that it is as wide
+as they allow.
+
 The audit does not model what a reader could infer from the suppression method itself (that a cell
 masked for being small is between 1 and 10), nor integrality: the linear relaxation is the standard
 measure of protection.
@@ -23,6 +35,7 @@ measure of protection.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -51,6 +64,9 @@ class Cellule:
     bas: float
     haut: float
     requis: float
+    #: The interval is the feasible interval itself (solved both ways); else an interval the reader's
+    #: contains (two feasible tables reach its ends): the cell is at least that well hidden.
+    exacte: bool = True
 
     @property
     def largeur(self) -> float:
@@ -59,7 +75,9 @@ class Cellule:
     def libelle(self) -> str:
         cle = ", ".join(f"{k} = {v}" for k, v in self.cle)
         haut = "∞" if math.isinf(self.haut) else f"{self.haut:g}"
-        return f"{self.table} ({cle}), {self.colonne} : entre {self.bas:g} et {haut}"
+        if self.exacte:
+            return f"{self.table} ({cle}), {self.colonne} : entre {self.bas:g} et {haut}"
+        return f"{self.table} ({cle}), {self.colonne} : au moins de {self.bas:g} à {haut}"
 
 
 @dataclass
@@ -286,11 +304,16 @@ class _Programme:
             self.highs.changeColCost(i, 0.0)
 
 
-def _intervalles(programme: _Programme, requis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Known intervals of every variable, widened until each reaches ``requis`` (or is exact)."""
-    bas, haut = programme.vraies.copy(), programme.vraies.copy()
+def _intervalles(programme: _Programme, requis: np.ndarray, bas: np.ndarray | None = None,
+                 haut: np.ndarray | None = None, indices: Iterable[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Known intervals of every variable, widened until each reaches ``requis`` (or is exact) — only the
+    variables ``indices`` are solved for (all by default), from the known intervals ``bas``/``haut``
+    (the true values by default)."""
+    bas = programme.vraies.copy() if bas is None else bas
+    haut = programme.vraies.copy() if haut is None else haut
     exact = np.zeros(len(bas), dtype=bool)
-    for i in range(len(bas)):
+    for i in range(len(bas)) if indices is None else indices:
         for maximum in (True, False):
             if haut[i] - bas[i] >= requis[i] - EPS:
                 break
@@ -343,21 +366,197 @@ def _largeurs_maximales(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarr
     return largeurs
 
 
+#: A connected group of more masked cells than this is audited block by block (:func:`_auditer_groupe`):
+#: up to it, one programme whose every narrowest interval is exact (an EPCI's publication: ≈ 1 000).
+TAILLE_ENTIER = 1500
+#: The first blocks' size (then × 4 for the cells still too narrow): at national size (173 k masked
+#: cells in groups up to 63 k), blocks of 100 audit in 27 s, of 300 in 40 s, of 1 500 in 133 s.
+TAILLE_BLOC = 100
+
+
+def _blocs(variables: list[int], contraintes: list[_Contrainte], taille: int) -> list[list[int]]:
+    """The variables of a group in blocks of at most ``taille``: the constraints taken smallest first,
+    each joins the blocks of its variables while they fit in one; then the blocks a larger constraint
+    spans are packed together, in its order, while they fit — so a block holds whole small relations
+    (a row of a table) and pieces of the large ones (a total over many communes) side by side."""
+    local = {v: i for i, v in enumerate(variables)}
+    parent = list(range(len(variables)))
+    taille_de = [1] * len(variables)
+
+    def racine(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def unir(i: int, j: int) -> int:  # two roots
+        if taille_de[i] < taille_de[j]:
+            i, j = j, i
+        parent[j] = i
+        taille_de[i] += taille_de[j]
+        return i
+
+    ecartees = []
+    for contrainte in sorted(contraintes, key=lambda c: len(c.variables)):
+        racines = list(dict.fromkeys(racine(local[v]) for v in contrainte.variables))
+        if sum(taille_de[r] for r in racines) <= taille:
+            r0 = racines[0]
+            for r in racines[1:]:
+                r0 = unir(r0, r)
+        else:
+            ecartees.append(contrainte)
+    for contrainte in ecartees:
+        courante = None
+        for v in contrainte.variables:
+            r = racine(local[v])
+            if courante is not None:
+                courante = racine(courante)
+                if r == courante:
+                    continue
+                if taille_de[courante] + taille_de[r] <= taille:
+                    r = unir(courante, r)
+            courante = r
+    blocs: dict[int, list[int]] = {}
+    for v in variables:
+        blocs.setdefault(racine(local[v]), []).append(v)
+    return list(blocs.values())
+
+
+def _restreintes(contraintes: list[_Contrainte], bloc_de: dict[int, int], vraies: dict[int, float]
+                 ) -> dict[int, list[_Contrainte]]:
+    """Each block's constraints once every constraint spanning several blocks is split into one per
+    block, its part of the sum held at the true figures (an inclusion shares its slack between the
+    parts). The split constraints imply the whole ones: every point they allow is a point a reader must
+    consider, and each block's programme is independent of the others'."""
+    parts: dict[int, list[_Contrainte]] = {}
+    for contrainte in contraintes:
+        morceaux: dict[int, tuple[list[int], list[float]]] = {}
+        for v, a in zip(contrainte.variables, contrainte.coefficients):
+            vs, cs = morceaux.setdefault(bloc_de[v], ([], []))
+            vs.append(v)
+            cs.append(a)
+        if len(morceaux) == 1:
+            parts.setdefault(next(iter(morceaux)), []).append(contrainte)
+            continue
+        jeu = 0.0 if contrainte.egalite else max(0.0, contrainte.second_membre - sum(
+            a * vraies[v] for v, a in zip(contrainte.variables, contrainte.coefficients))) / len(morceaux)
+        for bloc, (vs, cs) in morceaux.items():
+            second = sum(a * vraies[v] for v, a in zip(vs, cs)) + jeu
+            parts.setdefault(bloc, []).append(_Contrainte(vs, cs, second, contrainte.egalite))
+    return parts
+
+
 @dataclass
 class _Groupe:
     """One connected group of masked cells, audited: its cells (row, column), their known intervals,
-    which are exact, and the width each must reach."""
+    which are exact, and the width each must reach. Its whole programme is built when first needed."""
 
+    modele: _Modele | None
+    variables: list[int]
+    contraintes: list[_Contrainte]
     cles: list[tuple[int, str]]
-    programme: _Programme
     bas: np.ndarray
     haut: np.ndarray
     exact: np.ndarray
     requis: np.ndarray
+    #: Solved as one programme (else in blocks: only its too narrow cells were solved whole).
+    entier: bool = True
+    resolus: int = 0
+    _programme: _Programme | None = None
+
+    @property
+    def programme(self) -> _Programme:
+        if self._programme is None:
+            self._programme = _Programme(self.modele, self.variables, self.contraintes)
+        return self._programme
+
+    @property
+    def vraies(self) -> np.ndarray:
+        return np.array([self.modele.vraie_valeur(v) for v in self.variables])
+
+    def compter(self) -> int:
+        """The programmes solved since the last count."""
+        resolus = self.resolus + (self._programme.resolus if self._programme is not None else 0)
+        self.resolus = 0
+        if self._programme is not None:
+            self._programme.resolus = 0
+        return resolus
+
+    def liberer(self) -> None:
+        """Keep the intervals only (a group kept between audits holds no programme nor model)."""
+        self._programme, self.modele, self.contraintes = None, None, []
+
+
+def _auditer_groupe(modele: _Modele, variables: list[int], contraintes: list[_Contrainte], seuil: int,
+                    entier: int = TAILLE_ENTIER, bloc: int = TAILLE_BLOC) -> _Groupe:
+    """The known intervals of a group's cells, each widened until it reaches ``seuil`` or is exact.
+
+    A group of at most ``entier`` cells is one programme. A larger one (a publication of many
+    communes whose totals tie every table together) is solved block by block (:func:`_blocs`,
+    :func:`_restreintes`): each block's solutions are feasible tables of the whole group, so they
+    widen the known intervals soundly. The cells a block leaves too narrow are solved again in blocks
+    four times larger, and so on up to the whole group's programme (where a failure is decided)."""
+    cles = [modele.variables[v] for v in variables]
+    requis = np.full(len(variables), float(seuil))
+    groupe = _Groupe(modele, variables, contraintes, cles, *([None] * 3), requis)
+    if len(variables) <= entier:
+        groupe.bas, groupe.haut, groupe.exact = _intervalles(groupe.programme, requis)
+        return groupe
+    groupe.entier = False
+    position = {v: i for i, v in enumerate(variables)}
+    vraies = groupe.vraies
+    groupe.bas, groupe.haut = vraies.copy(), vraies.copy()
+    groupe.exact = np.zeros(len(variables), dtype=bool)
+    taille = bloc
+    while True:
+        etroites = groupe.haut - groupe.bas < requis - EPS
+        if not etroites.any():
+            break
+        if taille >= len(variables):
+            _, _, exact = _intervalles(groupe.programme, requis, groupe.bas, groupe.haut, np.flatnonzero(etroites))
+            groupe.exact |= exact
+            break
+        blocs = _blocs(variables, contraintes, taille)
+        bloc_de = {v: k for k, b in enumerate(blocs) for v in b}
+        restreintes = _restreintes(contraintes, bloc_de, {v: vraies[i] for v, i in position.items()})
+        for k, b in enumerate(blocs):
+            indices = np.array([position[v] for v in b])
+            a_voir = np.flatnonzero(etroites[indices])
+            if k not in restreintes or not len(a_voir):
+                continue  # nothing too narrow here, or cells in no constraint of their own
+            programme = _Programme(modele, b, restreintes[k])
+            bas, haut, _ = _intervalles(programme, requis[indices], groupe.bas[indices], groupe.haut[indices], a_voir)
+            groupe.resolus += programme.resolus
+            groupe.bas[indices], groupe.haut[indices] = bas, haut
+        taille *= 4
+    return groupe
+
+
+def _plafonds(modele: _Modele, cachee: np.ndarray, protegee: np.ndarray, cibles: list[tuple[int, str]]
+              ) -> dict[tuple[int, str], float]:
+    """A bound on each target cell's widest interval whatever may be masked: a member of a relation
+    whose total is institutional and published is at most that total less the members that stay
+    published (counts are not negative). The widest interval is no wider; where a cell's known interval
+    is already as wide, both are exact and equal."""
+    systeme = modele.systeme
+    masquable = cachee | ~protegee
+    par_ligne = systeme.relations_par_ligne()
+    plafonds = {}
+    for ligne, colonne in cibles:
+        plafond = math.inf
+        for numero in par_ligne.get(ligne, []):
+            relation = systeme.relations[numero]
+            if relation.colonne_membres != colonne or relation.marge == ligne or masquable[relation.marge]:
+                continue
+            publies = relation.membres[~masquable[relation.membres]]
+            plafond = min(plafond, float(modele.valeurs(relation.colonne_marge)[relation.marge])
+                          - float(modele.valeurs(relation.colonne_membres)[publies].sum()))
+        plafonds[(ligne, colonne)] = plafond
+    return plafonds
 
 
 def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: int,
-            memoire: dict | None = None) -> RapportAudit:
+            memoire: dict | None = None, entier: int = TAILLE_ENTIER, bloc: int = TAILLE_BLOC) -> RapportAudit:
     """The feasible interval of every masked count of ``systeme`` (rows ``cachee`` masked or withdrawn);
     a cell narrower than ``seuil`` — or than the institutional totals allow — fails the audit.
 
@@ -369,26 +568,37 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
     modele = _Modele(systeme, cachee)
     groupes, nouveaux = [], []
     for variables, contraintes in modele.groupes().values():
-        cles = [modele.variables[v] for v in variables]
-        signature = tuple(sorted(cles))
+        signature = tuple(sorted(modele.variables[v] for v in variables))
         if memoire is not None and signature in memoire:
             groupes.append(memoire[signature])
             continue
-        programme = _Programme(modele, variables, contraintes)
-        requis = np.full(len(variables), float(seuil))
-        groupe = _Groupe(cles, programme, *_intervalles(programme, requis), requis)
+        groupe = _auditer_groupe(modele, variables, contraintes, seuil, entier, bloc)
         groupes.append(groupe)
         nouveaux.append(groupe)
         if memoire is not None:
             memoire[signature] = groupe
-    # where a cell cannot reach the threshold, it must reach what the institutional totals allow
+    # where a cell cannot reach the threshold, it must reach what the institutional totals allow: a
+    # bound first (often already reached), the widest interval by linear programming where it is not
     trop_etroites = [(g, i) for g in nouveaux for i in np.flatnonzero(g.haut - g.bas < g.requis - EPS)]
     if trop_etroites:
-        cibles = [g.cles[i] for g, i in trop_etroites]
-        maximales = _largeurs_maximales(systeme, cachee, protegee, cibles)
-        for (groupe, i), cible in zip(trop_etroites, cibles):
-            groupe.requis[i] = min(float(seuil), maximales[cible])
+        plafonds = _plafonds(modele, cachee, protegee, [g.cles[i] for g, i in trop_etroites])
+        a_resoudre = []
+        for groupe, i in trop_etroites:
+            plafond = plafonds[groupe.cles[i]]
+            if groupe.haut[i] - groupe.bas[i] >= plafond - EPS:
+                groupe.requis[i], groupe.exact[i] = plafond, True
+            else:
+                a_resoudre.append((groupe, i))
+        if a_resoudre:
+            cibles = [g.cles[i] for g, i in a_resoudre]
+            maximales = _largeurs_maximales(systeme, cachee, protegee, cibles)
+            for (groupe, i), cible in zip(a_resoudre, cibles):
+                groupe.requis[i] = min(float(seuil), maximales[cible])
     for groupe in nouveaux:
+        if not groupe.entier:  # too large to solve every cell whole: its known intervals are reported
+            rapport.programmes += groupe.compter()
+            groupe.liberer()
+            continue
         tables = np.array([systeme.table_de(ligne).code for ligne, _ in groupe.cles])
         # each table's narrowest interval is reported exactly (among the cells held to the threshold,
         # and among those limited by an institutional total): solve its cells in order of known width
@@ -401,19 +611,22 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
                 for i in sorted(cellules, key=lambda k: groupe.haut[k] - groupe.bas[k]):
                     if groupe.haut[i] - groupe.bas[i] >= plus_etroite:
                         break
-                    _exactes(groupe.programme, groupe.bas, groupe.haut, groupe.exact, [i])
+                    if not groupe.exact[i]:
+                        _exactes(groupe.programme, groupe.bas, groupe.haut, groupe.exact, [i])
                     plus_etroite = min(plus_etroite, groupe.haut[i] - groupe.bas[i])
-        rapport.programmes += groupe.programme.resolus
+        rapport.programmes += groupe.compter()
+        groupe.liberer()
     for groupe in groupes:
         for i, (ligne, colonne) in enumerate(groupe.cles):
             cellule = Cellule(ligne=ligne, table=systeme.table_de(ligne).code, colonne=colonne, cle=(),
-                              valeur=float(groupe.programme.vraies[i]), bas=float(groupe.bas[i]),
-                              haut=float(groupe.haut[i]), requis=float(groupe.requis[i]))
+                              valeur=float(modele.valeurs(colonne)[ligne]), bas=float(groupe.bas[i]),
+                              haut=float(groupe.haut[i]), requis=float(groupe.requis[i]),
+                              exacte=bool(groupe.exact[i]))
             if cellule.largeur < cellule.requis - EPS:
                 rapport.echecs.append(_nommee(systeme, cellule))
             elif cellule.requis < seuil - EPS:
                 rapport.limitees.append(_nommee(systeme, cellule))
-            if groupe.exact[i]:
+            if groupe.exact[i] or not groupe.entier:
                 rapport.tables[cellule.table].voir(_nommee(systeme, cellule), seuil)
     for table in systeme.tables:
         rapport.tables[table.code].cellules_masquees = int(cachee[table.debut:table.debut + len(table.donnees)].sum())
@@ -422,5 +635,4 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
 
 
 def _nommee(systeme: Systeme, cellule: Cellule) -> Cellule:
-    return Cellule(cellule.ligne, cellule.table, cellule.colonne, _cle(systeme, cellule.ligne), cellule.valeur,
-                   cellule.bas, cellule.haut, cellule.requis)
+    return dataclasses.replace(cellule, cle=_cle(systeme, cellule.ligne))

@@ -112,6 +112,8 @@ def resume_audit(preparation: Preparation) -> dict[str, Any]:
             "primaires": secret.primaires, "secondaires": secret.secondaires, "retirees": secret.retirees,
             "criteres_masques": secret.criteres_masques,
             "intervalle_le_plus_etroit": None if plus_etroite is None else plus_etroite.largeur,
+            # False: the reader's interval contains it (a group audited in blocks), « au moins »
+            "intervalle_le_plus_etroit_exact": None if plus_etroite is None else plus_etroite.exacte,
             "intervalle_le_plus_etroit_limite": None if limitee is None else limitee.largeur,
         })
     masquees = sum(t["lignes_masquees"] for t in tables)
@@ -133,7 +135,7 @@ def resume_audit(preparation: Preparation) -> dict[str, Any]:
             "part_secondaires": round(secondaires / masquees, 4) if masquees else 0.0,
             "cellules_auditees": audit.cellules_auditees,
             "intervalle_le_plus_etroit": None if plus_etroite is None else {
-                "largeur": plus_etroite.largeur, "cellule": plus_etroite.libelle()},
+                "largeur": plus_etroite.largeur, "exact": plus_etroite.exacte, "cellule": plus_etroite.libelle()},
             "limitees_par_un_total_institutionnel": len(audit.limitees),
             "intervalle_le_plus_etroit_limite": None if audit.plus_etroite_limitee is None else {
                 "largeur": audit.plus_etroite_limitee.largeur, "cellule": audit.plus_etroite_limitee.libelle()},

@@ -313,10 +313,10 @@ def masquer_autour(systeme: Systeme, etat: Etat, ligne: int, colonne: str, valeu
     """One more row to mask so that the masked cell (``ligne``, ``colonne``) widens: among the rows of
     its relations, not masked, not institutional — fine first, then the smallest non-zero."""
     candidats: set[int] = set()
-    for relation in systeme.relations:
+    for numero in systeme.relations_par_ligne().get(ligne, []):
+        relation = systeme.relations[numero]
         lignes = (*relation.membres.tolist(), relation.marge)
-        if ligne in lignes:
-            candidats.update(c for c in lignes if not etat.masquee[c] and not etat.protegee[c])
+        candidats.update(int(c) for c in lignes if not etat.masquee[c] and not etat.protegee[c])
     if not candidats:
         return None
     v = valeurs(colonne)

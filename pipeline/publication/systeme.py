@@ -18,6 +18,8 @@ whole, and each relation names, for its members and its margin, the column it ad
 
 from __future__ import annotations
 
+import bisect
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -66,16 +68,20 @@ class Systeme:
 
     tables: list[TableSysteme]
     relations: list[Relation] = field(default_factory=list)
+    _debuts: list[int] | None = field(default=None, repr=False, compare=False)
+    _par_ligne: tuple[int, dict[int, list[int]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def nb_lignes(self) -> int:
         return sum(len(t.donnees) for t in self.tables)
 
     def table_de(self, ligne: int) -> TableSysteme:
-        for table in self.tables:
-            if table.debut <= ligne < table.debut + len(table.donnees):
-                return table
-        raise IndexError(ligne)
+        if self._debuts is None or len(self._debuts) != len(self.tables):
+            self._debuts = [t.debut for t in self.tables]
+        table = self.tables[bisect.bisect_right(self._debuts, ligne) - 1] if ligne >= 0 and self.tables else None
+        if table is None or not table.debut <= ligne < table.debut + len(table.donnees):
+            raise IndexError(ligne)
+        return table
 
     def par_code(self) -> dict[str, TableSysteme]:
         return {t.code: t for t in self.tables}
@@ -94,12 +100,15 @@ class Systeme:
         return {c for r in self.relations for c in (r.colonne_membres, r.colonne_marge)}
 
     def relations_par_ligne(self) -> dict[int, list[int]]:
-        """Global row → the indices of the relations it is a member or the margin of."""
-        index: dict[int, list[int]] = {}
-        for numero, relation in enumerate(self.relations):
-            for ligne in (*relation.membres.tolist(), relation.marge):
-                index.setdefault(int(ligne), []).append(numero)
-        return index
+        """Global row → the indices of the relations it is a member or the margin of (computed once
+        for the relations the system has; do not modify it)."""
+        if self._par_ligne is None or self._par_ligne[0] != len(self.relations):
+            index: dict[int, list[int]] = {}
+            for numero, relation in enumerate(self.relations):
+                for ligne in (*relation.membres.tolist(), relation.marge):
+                    index.setdefault(int(ligne), []).append(numero)
+            self._par_ligne = (len(self.relations), index)
+        return self._par_ligne[1]
 
 
 def colonnes_additives(indicateur: Indicateur, donnees: pd.DataFrame) -> list[str]:

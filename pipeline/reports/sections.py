@@ -763,7 +763,8 @@ class Atlas:
                 f"**{fr_entier(audit['lignes_masquees'])} masquées** ({fr_entier(audit['primaires'])} par la règle, "
                 f"{fr_entier(audit['secondaires'])} en secret secondaire, soit {fr_pct(audit['part_secondaires'])} des masquées ; "
                 f"{fr_entier(audit['retirees'])} lignes d'unités de moins de 11 ménages retirées). "
-                + (f"Intervalle le plus étroit d'une cellule masquée : {fr_decimal(etroit['largeur'], 0)}. " if etroit else "")
+                + (f"Intervalle le plus étroit d'une cellule masquée : {_au_moins(etroit.get('exact', True))}"
+                   f"{fr_decimal(etroit['largeur'], 0)}. " if etroit else "")
                 + (f"{fr_entier(audit['limitees_par_un_total_institutionnel'])} cellules ne peuvent être mieux cachées que ne le "
                    f"permet un total institutionnel publié (intervalle le plus étroit : {fr_decimal(limite['largeur'], 0)}). "
                    if limite else "")
@@ -774,10 +775,16 @@ class Atlas:
                 md.append(table_markdown(pd.DataFrame([{
                     "Table": t["code"], "Lignes masquées": fr_entier(t["lignes_masquees"]),
                     "Secret secondaire": fr_entier(t["secondaires"]), "Retirées": fr_entier(t["retirees"]),
-                    "Intervalle le plus étroit": fr_decimal(t["intervalle_le_plus_etroit"], 0)
+                    "Intervalle le plus étroit": _au_moins(t.get("intervalle_le_plus_etroit_exact", True), "≥ ")
+                    + fr_decimal(t["intervalle_le_plus_etroit"], 0)
                     if t["intervalle_le_plus_etroit"] is not None else "–"} for t in par_table]), "lrrrr",
                     "Cellules masquées par table"))
         return "".join(md)
+
+
+def _au_moins(exact: bool | None, prefixe: str = "au moins ") -> str:
+    """Before a width the audit proved without solving it exactly (a group audited in blocks)."""
+    return "" if exact or exact is None else prefixe
 
 
 def _typst_texte(texte: Any) -> str:
