@@ -627,9 +627,14 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
             elif cellule.requis < seuil - EPS:
                 rapport.limitees.append(_nommee(systeme, cellule))
             if groupe.exact[i] or not groupe.entier:
-                rapport.tables[cellule.table].voir(_nommee(systeme, cellule), seuil)
+                rapport.tables[cellule.table].voir(cellule, seuil)
     for table in systeme.tables:
-        rapport.tables[table.code].cellules_masquees = int(cachee[table.debut:table.debut + len(table.donnees)].sum())
+        audit_table = rapport.tables[table.code]
+        audit_table.cellules_masquees = int(cachee[table.debut:table.debut + len(table.donnees)].sum())
+        # named once chosen (a cell's name reads its row: seconds for the 173 k cells of a national year)
+        for attribut in ("plus_etroite", "plus_etroite_limitee"):
+            if getattr(audit_table, attribut) is not None:
+                setattr(audit_table, attribut, _nommee(systeme, getattr(audit_table, attribut)))
     rapport.duree_s = time.perf_counter() - debut
     return rapport
 
