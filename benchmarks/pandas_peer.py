@@ -147,7 +147,29 @@ def objectives(att: pd.DataFrame, annee: int) -> dict[str, pd.DataFrame]:
         table.insert(0, "annee", annee)
         table["valeur"] = table.numerateur / table.denominateur
         table["ecart"] = [ecart(c, n, d) for c, n, d in zip(table.cible, table.numerateur, table.denominateur)]
+    tout_compris(resa)
     return out
+
+
+def tout_compris(resa: pd.DataFrame) -> None:
+    """The rows of ``obj_prio_resa`` that gather several objectives are judged on their parts
+    (docs/indicateurs.md, « All-in priority target »): TOTAL × bailleur on each réservataire of the
+    bailleur, NON_RESERVE × TOTAL on each bailleur, TOTAL × TOTAL on each réservataire over every
+    bailleur and NON_RESERVE per bailleur; cible = the parts' targets weighted by their attributions,
+    ecart = the sum of the parts' gaps."""
+    r, b = resa.reservataire, resa.bailleur
+    reserves = (r != "TOTAL") & (r != "NON_RESERVE") & (b == "TOTAL")
+    non_reserve = (r == "NON_RESERVE") & (b != "TOTAL")
+    for index in resa.index[(r == "TOTAL") | ((r == "NON_RESERVE") & (b == "TOTAL"))]:
+        if r[index] == "TOTAL" and b[index] != "TOTAL":
+            masque = (r != "TOTAL") & (b == b[index])
+        elif r[index] == "NON_RESERVE":
+            masque = non_reserve
+        else:
+            masque = reserves | non_reserve
+        morceaux = resa[masque]
+        resa.loc[index, "cible"] = (morceaux.cible * morceaux.denominateur).sum() / morceaux.denominateur.sum()
+        resa.loc[index, "ecart"] = int(morceaux.ecart.sum())
 
 
 def run(data_dir: Path, annee: int, out: Path | None = None) -> dict[str, float]:
