@@ -212,7 +212,9 @@ def compare_with_exports(peer: Measure, run: Measure, annee: int) -> str:
     for name, keys in OBJECTIFS.items():
         mine = pd.read_csv(peer.extra["out"] / f"{name}.csv", keep_default_na=False)
         published = pd.read_csv(folder / f"{name}.csv", keep_default_na=False)
-        published = published[published["secret"].astype(str).str.lower() != "true"]
+        # the year's rows (a published table also holds the earlier years of its series), not masked
+        published = published[(published["secret"].astype(str).str.lower() != "true")
+                              & (published["annee"].astype(str) == str(annee))]
         columns = keys + ["numerateur", "denominateur", "ecart"]
         merged = mine[columns].astype(str).merge(published[columns].astype(str), how="outer", indicator=True)
         faults += [f"{name} : {int((merged._merge != 'both').sum())} ligne(s) différente(s)"] if (merged._merge != "both").any() else []
