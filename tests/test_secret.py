@@ -410,3 +410,40 @@ def test_cells_a_block_leaves_too_narrow_are_solved_in_larger_blocks_before_the_
     rapport = auditer(systeme, cachee, np.zeros_like(cachee), SEUIL, entier=4, bloc=4)
     assert rapport.reussi and min(tailles) == 4 and max(tailles) == 16  # blocks of 16 (the last one, 12)
     assert rapport.plus_etroite.largeur >= 16 and not rapport.plus_etroite.exacte
+
+
+@pytest.mark.parametrize("graine", [1, 2, 3])
+def test_the_bound_of_the_institutional_totals_decides_as_the_widest_interval_would(graine, monkeypatch):
+    """Bailleurs of a few small résidences, every résidence masked, the bailleurs' totals institutional
+    (several under 11): many cells can only be as hidden as their bailleur's total allows. Where the
+    bound from the published totals (:func:`_plafonds`) settles a cell without a programme, the report
+    — failures, limited cells and what each had to reach — is the one the widest intervals computed by
+    linear programming give."""
+    from pipeline.publication import audit
+
+    rng = np.random.default_rng(graine)
+    lignes, total = [], 0
+    for b in range(8):
+        valeurs = rng.integers(0, 6, size=3)
+        lignes += [(f"B{b}", f"R{b}{r}", int(v), None, int(v)) for r, v in enumerate(valeurs)]
+        lignes.append((f"B{b}", T, int(valeurs.sum()), None, int(valeurs.sum())))
+        total += int(valeurs.sum())
+    lignes.append((T, T, total, None, total))
+    ind = indicateur("ind_br", ("bailleur", "residence"))
+    frame = table(("bailleur", "residence"), lignes)
+    systeme = construire([(ind, frame)])
+    cachee = (frame["residence"] != T).to_numpy()
+    protegee = ~cachee
+
+    def resume(rapport):
+        return (sorted((c.ligne, c.largeur, c.requis) for c in rapport.echecs),
+                sorted((c.ligne, c.largeur, c.requis) for c in rapport.limitees))
+
+    resolus = []
+    largeurs = audit._largeurs_maximales
+    monkeypatch.setattr(audit, "_largeurs_maximales", lambda *a: resolus.append(len(a[3])) or largeurs(*a))
+    avec_la_borne = auditer(systeme, cachee, protegee, SEUIL)
+    assert avec_la_borne.limitees and not resolus  # every limited cell settled by the bound
+    monkeypatch.setattr(audit, "_plafonds", lambda modele, cachee, protegee, cibles: {c: np.inf for c in cibles})
+    par_programmes = auditer(systeme, cachee, protegee, SEUIL)
+    assert resolus and resume(avec_la_borne) == resume(par_programmes)
