@@ -447,3 +447,19 @@ def test_the_bound_of_the_institutional_totals_decides_as_the_widest_interval_wo
     monkeypatch.setattr(audit, "_plafonds", lambda modele, cachee, protegee, cibles: {c: np.inf for c in cibles})
     par_programmes = auditer(systeme, cachee, protegee, SEUIL)
     assert resolus and resume(avec_la_borne) == resume(par_programmes)
+
+
+def test_a_global_row_is_found_in_its_table_whatever_empty_tables_lie_between():
+    """``Systeme.table_de`` (by bisection on the tables' first rows): empty tables share their first row
+    with the next one and never hold a row; a row outside the system is an error."""
+    from pipeline.publication.systeme import Systeme, TableSysteme
+
+    vide = pd.DataFrame({"annee": []})
+    tables = [TableSysteme(indicateur(code, ()), frame, debut) for code, frame, debut in [
+        ("a", vide, 0), ("b", pd.DataFrame({"annee": [2021] * 3}), 0), ("c", vide, 3), ("d", vide, 3),
+        ("e", pd.DataFrame({"annee": [2021] * 2}), 3)]]
+    systeme = Systeme(tables)
+    assert [systeme.table_de(ligne).code for ligne in range(5)] == ["b", "b", "b", "e", "e"]
+    for dehors in (-1, 5):
+        with pytest.raises(IndexError):
+            systeme.table_de(dehors)
