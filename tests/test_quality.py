@@ -128,6 +128,26 @@ def test_the_batches_give_gx_the_numeric_dtypes_it_compares_with_numpy(tmp_path)
         False, True, False, True, False]
 
 
+def test_a_year_of_several_files_is_read_in_file_then_line_order_across_batches(tmp_path):
+    """Sorted by (file, line), the rows come file by file (read one at a time), each in line order, the
+    batches running over from one file to the next — as one sort of the whole year would give them; a
+    row without a file comes last."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("create schema staging; create table staging.t (annee integer, fichier_extrait varchar, "
+                     "ligne_extrait integer, v integer)")
+        for fichier, debut in (("m_2021-03.csv", 0), ("m_2021-01.csv", 7), (None, 0), ("m_2021-02.csv", 3)):
+            conn.execute("insert into staging.t select 2021, ?, 100 - i, i + ? from range(5) r(i)", [fichier, debut])
+        conn.execute("insert into staging.t values (2020, 'm_2020-12.csv', 1, 0)")
+        lots = list(lire_lignes(conn, "staging.t", ["fichier_extrait", "ligne_extrait", "v"], 2021, batch_rows=4,
+                                ordre=["fichier_extrait", "ligne_extrait"]))
+        attendu = conn.execute("select fichier_extrait, ligne_extrait, v from staging.t where annee = 2021 "
+                               "order by fichier_extrait, ligne_extrait").df()
+    assert [len(lot) for lot in lots] == [4, 4, 4, 4, 4]
+    lues = pd.concat(lots, ignore_index=True)
+    assert lues["fichier_extrait"].tolist() == attendu["fichier_extrait"].tolist()
+    assert lues["ligne_extrait"].tolist() == attendu["ligne_extrait"].tolist() and lues["fichier_extrait"].isna().tolist()[-5:] == [True] * 5
+
+
 def test_the_batches_do_not_depend_on_how_the_year_was_loaded(tmp_path):
     """A year loaded at once and the same year loaded in three runs, a month resumed last: the same
     batches with the same rows in the same order (the Data Docs pages are one per batch)."""
