@@ -19,7 +19,6 @@ whole, and each relation names, for its members and its margin, the column it ad
 from __future__ import annotations
 
 import bisect
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
