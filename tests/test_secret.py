@@ -368,24 +368,36 @@ def test_a_large_group_is_solved_in_blocks_and_reports_the_interval_they_prove(m
     assert entier.plus_etroite.largeur == 30 and entier.plus_etroite.exacte
 
 
-def test_the_metadata_and_the_atlas_say_au_moins_before_a_width_proven_in_blocks():
-    """A width the blocks proved is a floor of the reader's interval: the metadata mark it not exact and
-    the atlas's annex says « au moins » (and « ≥ » in its table); an exact width is printed bare."""
+def test_the_metadata_the_workbook_and_the_atlas_say_au_moins_before_a_width_proven_in_blocks(tmp_path):
+    """A width the blocks proved is a floor of the reader's interval: the metadata mark it not exact, the
+    workbook's « Lisez-moi » and the atlas's annex say « au moins » (and « ≥ » in the annex's table); an
+    exact width is printed bare."""
     from types import SimpleNamespace
 
-    from pipeline.publication.ecriture import resume_audit
+    from openpyxl import load_workbook
+
+    from pipeline.publication.ecriture import ecrire_classeur, resume_audit
+    from pipeline.publication.tampon import Tampon
     from pipeline.publication.tables import Preparation, StatistiquesSecret, TablePubliee
     from pipeline.reports.sections import Atlas
 
     ind, frame = _communes_par_bailleur(np.full((60, 3), 15))
     systeme = construire([(ind, frame)])
     interieur = ((frame["commune"] != T) & (frame["bailleur"].isin(["B0", "B1"]))).to_numpy()
-    publiee = TablePubliee(ind, frame, secret=StatistiquesSecret(lignes=len(frame), masquees=120))
-    textes = {}
+    publiee = TablePubliee(ind, frame.assign(secret=interieur), secret=StatistiquesSecret(lignes=len(frame), masquees=120))
+    textes, lisez_moi = {}, {}
+    tampon = Tampon(annee=2021, epci="242100410", sources={}, run_id="r" * 36, code_version="v", date="03/12/2026",
+                    demo=True)
     for taille in (8, 10_000):
         rapport = auditer(systeme, interieur, np.zeros_like(interieur), SEUIL, entier=taille, bloc=taille)
         resume = resume_audit(Preparation((publiee,), (), rapport, SEUIL))
         textes[taille] = (resume["audit"], Atlas.secret(SimpleNamespace(d=SimpleNamespace(metadonnees={"secret": resume}))))
+        classeur = tmp_path / f"{taille}.xlsx"
+        ecrire_classeur(Preparation((publiee,), (), rapport, SEUIL), tampon, classeur)
+        lisez_moi[taille] = " ".join(str(c) for ligne in load_workbook(classeur)["Lisez-moi"].iter_rows(values_only=True)
+                                     for c in ligne if c is not None)
+    assert "intervalle le plus étroit d'une cellule masquée : au moins 15." in lisez_moi[8]
+    assert "intervalle le plus étroit d'une cellule masquée : 30." in lisez_moi[10_000]
     (en_blocs, atlas_blocs), (entier, atlas_entier) = textes[8], textes[10_000]
     assert en_blocs["intervalle_le_plus_etroit"]["exact"] is False and en_blocs["par_table"][0]["intervalle_le_plus_etroit_exact"] is False
     assert "cellule masquée : au moins 15." in atlas_blocs and "| ≥ 15" in atlas_blocs

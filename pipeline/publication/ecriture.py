@@ -184,7 +184,8 @@ def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> N
         ligne(["Audit du secret", (
             f"{audit['lignes_masquees']} ligne(s) masquée(s), dont {audit['secondaires']} en secret secondaire et "
             f"{audit['retirees']} retirée(s) ; intervalle le plus étroit d'une cellule masquée : "
-            + ("aucune cellule masquée" if etroit is None else f"{etroit['largeur']:g}") + ".")],
+            + ("aucune cellule masquée" if etroit is None
+               else f"{'' if etroit['exact'] else 'au moins '}{etroit['largeur']:g}") + ".")],
             gras, premiere_seule=True)
     ligne(["Fichiers CSV", FORMAT_CSV], gras, premiere_seule=True)
     ligne([])
