@@ -453,10 +453,10 @@ def test_the_bound_of_the_institutional_totals_decides_as_the_widest_interval_wo
 
     resolus = []
     largeurs = audit._largeurs_maximales
-    monkeypatch.setattr(audit, "_largeurs_maximales", lambda *a: resolus.append(len(a[3])) or largeurs(*a))
+    monkeypatch.setattr(audit, "_largeurs_maximales", lambda *a: resolus.append(len(a[-1])) or largeurs(*a))
     avec_la_borne = auditer(systeme, cachee, protegee, SEUIL)
     assert avec_la_borne.limitees and not resolus  # every limited cell settled by the bound
-    monkeypatch.setattr(audit, "_plafonds", lambda modele, cachee, protegee, cibles: {c: np.inf for c in cibles})
+    monkeypatch.setattr(audit, "_plafonds", lambda modele, cibles: {c: np.inf for c in cibles})
     par_programmes = auditer(systeme, cachee, protegee, SEUIL)
     assert resolus and resume(avec_la_borne) == resume(par_programmes)
 

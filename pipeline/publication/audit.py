@@ -345,11 +345,9 @@ def _cle(systeme: Systeme, ligne: int) -> tuple[tuple[str, str], ...]:
     return tuple((c, str(rang[c])) for c in ("annee", *table.indicateur.dimensions) if c in rang.index)
 
 
-def _largeurs_maximales(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray,
-                        cibles: list[tuple[int, str]]) -> dict[tuple[int, str], float]:
-    """Each target cell's widest interval when every row that may be masked is masked: what the
-    institutional totals published by the rule leave at most."""
-    modele = _Modele(systeme, cachee | ~protegee)
+def _largeurs_maximales(modele: _Modele, cibles: list[tuple[int, str]]) -> dict[tuple[int, str], float]:
+    """Each target cell's widest interval in ``modele``, the programme where every row that may be
+    masked is masked: what the institutional totals published by the rule leave at most."""
     groupes = modele.groupes()
     largeurs, programmes = {}, {}
     for cible in cibles:
@@ -532,26 +530,19 @@ def _auditer_groupe(modele: _Modele, variables: list[int], contraintes: list[_Co
     return groupe
 
 
-def _plafonds(modele: _Modele, cachee: np.ndarray, protegee: np.ndarray, cibles: list[tuple[int, str]]
-              ) -> dict[tuple[int, str], float]:
-    """A bound on each target cell's widest interval whatever may be masked: a member of a relation
-    whose total is institutional and published is at most that total less the members that stay
-    published (counts are not negative). The widest interval is no wider; where a cell's known interval
-    is already as wide, both are exact and equal."""
-    systeme = modele.systeme
-    masquable = cachee | ~protegee
-    par_ligne = systeme.relations_par_ligne()
-    plafonds = {}
-    for ligne, colonne in cibles:
-        plafond = math.inf
-        for numero in par_ligne.get(ligne, []):
-            relation = systeme.relations[numero]
-            if relation.colonne_membres != colonne or relation.marge == ligne or masquable[relation.marge]:
-                continue
-            publies = relation.membres[~masquable[relation.membres]]
-            plafond = min(plafond, float(modele.valeurs(relation.colonne_marge)[relation.marge])
-                          - float(modele.valeurs(relation.colonne_membres)[publies].sum()))
-        plafonds[(ligne, colonne)] = plafond
+def _plafonds(modele: _Modele, cibles: list[tuple[int, str]]) -> dict[tuple[int, str], float]:
+    """A bound on each target cell's widest interval, without solving: in ``modele`` (every row that may
+    be masked is masked), a constraint whose coefficients are all 1 — members of a published total —
+    bounds each of its cells by its right-hand side, counts being non-negative. The widest interval is
+    no wider; where a cell's known interval is already as wide, both are exact and equal."""
+    plafonds = dict.fromkeys(cibles, math.inf)
+    visees = {modele.index[c]: c for c in cibles if c in modele.index}
+    for contrainte in modele.contraintes:
+        if all(a == 1.0 for a in contrainte.coefficients):
+            for variable in contrainte.variables:
+                if variable in visees:
+                    cible = visees[variable]
+                    plafonds[cible] = min(plafonds[cible], contrainte.second_membre)
     return plafonds
 
 
@@ -581,7 +572,8 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
     # bound first (often already reached), the widest interval by linear programming where it is not
     trop_etroites = [(g, i) for g in nouveaux for i in np.flatnonzero(g.haut - g.bas < g.requis - EPS)]
     if trop_etroites:
-        plafonds = _plafonds(modele, cachee, protegee, [g.cles[i] for g, i in trop_etroites])
+        large = _Modele(systeme, cachee | ~protegee)  # the widest case: every row that may be, masked
+        plafonds = _plafonds(large, [g.cles[i] for g, i in trop_etroites])
         a_resoudre = []
         for groupe, i in trop_etroites:
             plafond = plafonds[groupe.cles[i]]
@@ -591,7 +583,7 @@ def auditer(systeme: Systeme, cachee: np.ndarray, protegee: np.ndarray, seuil: i
                 a_resoudre.append((groupe, i))
         if a_resoudre:
             cibles = [g.cles[i] for g, i in a_resoudre]
-            maximales = _largeurs_maximales(systeme, cachee, protegee, cibles)
+            maximales = _largeurs_maximales(large, cibles)
             for (groupe, i), cible in zip(a_resoudre, cibles):
                 groupe.requis[i] = min(float(seuil), maximales[cible])
     for groupe in nouveaux:
