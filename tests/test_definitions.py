@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster_dbt import DbtProject
 
 from pipeline.assets.dbt import manifest_is_fresh, prepare_dbt_project
@@ -56,26 +57,80 @@ def test_gx_check_is_blocking_and_whatever_opens_the_warehouse_shares_one_pool(h
     assert {pool for name, pool in check_pools.items() if name.startswith("gx_")} == {WRITER_POOL}
 
 
-def test_the_dbt_resource_neither_runs_dbt_version_nor_builds_an_adapter(home, monkeypatch):
-    """dagster-dbt would run ``dbt --version`` in a process of its own and build a dbt adapter in the
-    run's process before each invocation (5–15 s an op); the observatoire's resource does neither."""
-    import subprocess
+def _refuse_dbt_processes(monkeypatch) -> None:
+    popen = subprocess.Popen.__init__
 
-    import dagster_dbt.core.resource as dbt_resource
+    def refuse(self, args, *a, **k):
+        if Path(str(args[0] if isinstance(args, (list, tuple)) else args).split()[0]).name == "dbt":
+            raise AssertionError(f"dbt process started: {args}")
+        return popen(self, args, *a, **k)
 
-    from pipeline.assets.dbt import ObservatoireDbtResource
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"subprocess started: {args}")
 
-    monkeypatch.setattr(subprocess, "check_output", refuse)
-    monkeypatch.setattr(dbt_resource, "check_output", refuse)
-    resource = build_definitions(home).resources["dbt"]
-    assert isinstance(resource, ObservatoireDbtResource)
-    import importlib.metadata
+def test_dbt_runs_in_the_runs_process_parses_once_and_leaves_the_warehouse_to_others(home, monkeypatch):
+    """dbt is invoked in the run's process (no ``dbt`` process: importing dbt and checking the parse cost
+    ≈ 6 s an op), from one parse of the project per process; when an invocation ends the warehouse is
+    closed: another process opens it to write (dbt-duckdb alone would keep it open until the process
+    ends, and every later step, the atlas's kernel among them, would find it locked)."""
+    from dbt.cli.main import dbtRunner
 
-    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
-    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    from pipeline.assets import dbt as module
+
+    prepare_dbt_project(home.warehouse)
+    _refuse_dbt_processes(monkeypatch)
+    commandes = []
+    invoke = dbtRunner.invoke
+    monkeypatch.setattr(dbtRunner, "invoke", lambda self, args, **k: commandes.append(args[0]) or invoke(self, args, **k))
+    monkeypatch.setattr(module, "_MANIFESTES", {})
+    module.invoquer_dbt(["seed", "--select", "ref_bailleurs"], run_id="abcdef123")
+    invocation = module.invoquer_dbt(["seed", "--select", "ref_bailleurs"], run_id="abcdef123")
+    assert commandes == ["parse", "seed", "seed"]
+    assert invocation.target_path.parent == home.dbt_dir and invocation.target_path.name.startswith("dbt-abcdef1-")
+    assert (invocation.target_path / "run_results.json").exists() and (home.dbt_dir / "partial_parse.msgpack").exists()
+    assert [e["data"]["node_info"]["unique_id"] for e in invocation.evenements] == ["seed.observatoire.ref_bailleurs"]
+    ecrit = subprocess.run([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                            "print(c.execute('select count(*) from referentiels.ref_bailleurs').fetchone()[0])",
+                            str(home.warehouse)], capture_output=True, text=True, timeout=120)
+    assert ecrit.returncode == 0, ecrit.stderr[-1000:]
+    assert int(ecrit.stdout) > 0
+
+
+def test_a_failed_dbt_invocation_raises_naming_what_failed(home, monkeypatch):
+    """A dbt node that fails fails the op with its name and dbt's message (the run's summary shows it),
+    and the warehouse is closed all the same."""
+    from pipeline.assets import dbt as module
+
+    prepare_dbt_project(home.warehouse)
+    monkeypatch.setattr(module, "_MANIFESTES", {})
+    with pytest.raises(dg.Failure) as echec:  # the staging views read raw tables this empty warehouse lacks
+        module.invoquer_dbt(["run", "--select", "stg_rpls__logements"])
+    assert "model.observatoire.stg_rpls__logements (error)" in echec.value.description
+    assert "dbt.log" in echec.value.description
+    import duckdb
+
+    duckdb.connect(str(home.warehouse)).close()
+
+
+def test_a_subset_of_a_dbt_op_builds_only_the_assets_asked_for(home, monkeypatch):
+    """Dagster asks a dbt op for some of its assets (the UI, a backfill of one mart): dbt builds those
+    (dagster-dbt's selection), and the op reports each as materialised."""
+    import duckdb
+
+    from pipeline.assets import dbt as module
+
+    monkeypatch.setattr(module, "_MANIFESTES", {})
+    defs = build_definitions(home)
+    _refuse_dbt_processes(monkeypatch)
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(asset_selection=[dg.AssetKey(["ref_bailleurs"]), dg.AssetKey(["ref_qpv"])],
+                                    partition_key="2021", instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialised == {"ref_bailleurs", "ref_qpv"}
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        tables = {t for (t,) in conn.execute("select table_name from information_schema.tables").fetchall()}
+    assert {"ref_bailleurs", "ref_qpv"} <= tables and "ref_communes" not in tables
 
 
 #: Run in a fresh interpreter: import the code location (and, with ``charger``, load it as

@@ -4,33 +4,34 @@ Two dbt ops on purpose: ``dbt_staging`` (seeds + staging views) then ``dbt_marts
 marts), so that the blocking Great Expectations checks on staging tables stop the marts — and
 everything published from them — when an extract is wrong.
 
-dbt parses only what changed since its last parse (partial parsing) when neither its command-line
-vars nor its profile changed. So the run's years reach dbt through the environment
-(``OBSERVATOIRE_ANNEE_MIN`` / ``_MAX``, read by ``macros/annee_filter.sql`` when a model runs), not
-through ``--vars``; and as the profile holds the warehouse path of the home, each home keeps its own
-parse in its dbt folder (``DBT_TARGET_PATH``, :attr:`pipeline.settings.Settings.dbt_dir`): after
-each invocation its parse is kept there (:func:`keep_parse`), and dagster-dbt starts the next
-invocation from it. Before, every dbt op parsed the whole project again (~20 s each).
+dbt runs in the run's own process (dbt's programmatic entry point, ``dbtRunner``: :func:`invoquer_dbt`),
+not in a ``dbt`` process per op: dbt is imported once, and the project parsed once per process
+(:func:`manifeste`), each invocation starting from that parse. The parse itself starts from the home's
+saved one (dbt's partial parsing: it parses again only what changed), kept in the home's dbt folder
+(``DBT_TARGET_PATH``, :attr:`pipeline.settings.Settings.dbt_dir`) because the profile holds the
+warehouse path of the home; a fresh home starts from the parse the manifest's preparation left
+(:func:`seed_parse`). The run's years reach dbt through the environment (``OBSERVATOIRE_ANNEE_MIN`` /
+``_MAX``, read by ``macros/annee_filter.sql`` when a model runs), not through ``--vars``, which would
+make dbt parse the whole project again whenever they change. Each invocation closes the warehouse
+when it ends (:func:`liberer_entrepot`): the next steps open it.
 """
 
 
 import contextlib
+import dataclasses
 import fcntl
-import importlib.metadata
 import json
 import os
 import shutil
-import subprocess
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
-from packaging import version
 
 from pipeline.partitions import annual_partitions
 from pipeline.provenance import is_demo
@@ -46,19 +47,22 @@ BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 
 class ObservatoireDbtResource(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs a run here does not use, measured at 5–15 s a
-    dbt op: before each invocation, dagster-dbt (0.29) runs ``dbt --version`` in a process of its own
-    (a whole dbt import) to learn the version, and builds a dbt adapter inside the run's process
-    (importing dbt and loading the project again) for ``fetch_row_counts`` and
-    ``fetch_column_metadata``, which the observatoire never calls. The version is the installed
-    dbt-core's (the executable is the venv's own), and no adapter is built."""
+    """dagster-dbt's dbt resource, whose invocations run dbt in the run's own process
+    (:func:`invoquer_dbt`) instead of a ``dbt`` process each: measured on a 30-row year, a dbt process
+    spent ≈ 6 s an op before and after its nodes (importing dbt ≈ 2 s, checking the saved parse ≈ 2 s,
+    writing the manifest ≈ 1 s) and ``dbt docs generate`` 4 s; in the run's process dbt is imported
+    once, the project parsed once (:func:`manifeste`) and the docs take 0.2 s. The resource keeps the
+    project's folder and the venv's ``dbt`` (the manifest's preparation, :func:`prepare_dbt_project`)."""
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 — the adapter is never used here
-        return None
+    def construire(self, args: list[str], context: dg.AssetExecutionContext | None = None, nom: str = "dbt",
+                   run_id: str = "") -> "InvocationDbt":
+        """``dbt <args>`` of the project in this process (:func:`invoquer_dbt`); with ``context`` (a dbt
+        op's), the op's own selection of dbt nodes (the subset of its assets Dagster asked for)."""
+        selection: list[str] = []
+        if context is not None:
+            selection = selection_du_contexte(context)
+            nom, run_id = context.op_execution_context.op.name, context.run.run_id
+        return invoquer_dbt(args + selection, Path(self.project_dir), nom, run_id)
 
 
 #: Tells dbt the run's extracts are the demo's (``oui``), so referential values marked ``demo`` may be
@@ -94,24 +98,141 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def keep_parse(target_path: Path) -> None:
-    """Keep the parse of an invocation (its own target folder) in the home's dbt folder, its parent,
-    where dagster-dbt looks for the parse to start the next invocation from."""
-    parsed = target_path / PARTIAL_PARSE_FILE_NAME
-    if parsed.exists():
-        shutil.copy2(parsed, target_path.parent / PARTIAL_PARSE_FILE_NAME)
+#: dbt's events that carry a node's result (what dagster-dbt turns into an asset's output).
+EVENEMENTS_RESULTAT = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
 
 
-def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, years: list[int], demo: bool = False):
-    """``dbt build`` of the op's selection for ``years`` (``demo``: on the demo's extracts), its events
-    streamed to Dagster."""
-    seed_parse()
+@dataclasses.dataclass
+class InvocationDbt:
+    """One dbt invocation in this process: its target folder (``run_results.json``, ``dbt.log``), dbt's
+    result and the events of its nodes' results, as dbt's JSON log writes them (``info``, ``data``)."""
+
+    target_path: Path
+    resultat: Any
+    evenements: list[dict]
+
+    def evenements_dagster(self, context: dg.AssetExecutionContext) -> Iterator[dg.Output]:
+        """The op's outputs, one per model or seed dbt built, by dagster-dbt's own translation of an event
+        (the tests' results stay in dbt's log and ``run_results.json``: see :func:`build_dbt_assets`)."""
+        from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+        from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+
+        manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+        for brut in self.evenements:
+            for event in DbtCoreCliEventMessage(raw_event=brut, event_history_metadata={}).to_default_asset_events(
+                    manifest=manifest, dagster_dbt_translator=translator, context=context, target_path=self.target_path):
+                if isinstance(event, dg.Output):
+                    yield event
+
+
+def selection_du_contexte(context: dg.AssetExecutionContext) -> list[str]:
+    """The dbt selection of the op's nodes Dagster asked for (all of them, or a subset), as dagster-dbt
+    computes it; in this process no command line limits its length (dagster-dbt writes a long one in a
+    selectors file of a copy of the project)."""
+    from dagster_dbt.asset_utils import (DAGSTER_DBT_EXCLUDE_METADATA_KEY, DAGSTER_DBT_SELECT_METADATA_KEY,
+                                         DAGSTER_DBT_SELECTOR_METADATA_KEY, get_manifest_and_translator_from_dbt_assets,
+                                         get_subset_selection_for_context)
+
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    tags = context.op.tags
+    selection, indirecte = get_subset_selection_for_context(
+        context=context, manifest=manifest, select=tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY), selector=tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        dagster_dbt_translator=translator, current_dbt_indirect_selection_env=os.environ.get("DBT_INDIRECT_SELECTION"))
+    return selection + (["--indirect-selection", indirecte] if indirecte else [])
+
+
+def dbt_dir() -> Path:
+    """The home's dbt folder (``DBT_TARGET_PATH``, :attr:`pipeline.settings.Settings.dbt_dir`): the parse of
+    the project, and one folder per invocation."""
+    return Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target"))
+
+
+def _options(project_dir: Path, target: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target-path", str(target),
+            "--log-path", str(target)]
+
+
+#: The project as dbt parsed it, per (project folder, home's dbt folder, warehouse, prepared manifest's
+#: date): parsed once in a process, whatever the number of invocations.
+_MANIFESTES: dict[tuple, Any] = {}
+
+
+def manifeste(project_dir: Path = DBT_PROJECT_DIR) -> Any:
+    """dbt's parse of the project for this home (a ``Manifest``), once per process: ``dbt parse`` in
+    this process, from the home's saved parse (:func:`seed_parse` gives a fresh home the prepared one;
+    dbt parses again only what changed), which it updates. Later invocations start from the object:
+    they neither parse nor check a parse. The key holds the prepared manifest's date, so a project
+    changed and prepared again (:func:`prepare_dbt_project`) is parsed again."""
+    from dbt.cli.main import dbtRunner
+
+    dossier = dbt_dir()
+    prepare = DbtProject(project_dir=project_dir, profiles_dir=project_dir).manifest_path
+    cle = (str(project_dir), str(dossier), os.environ.get("OBSERVATOIRE_WAREHOUSE"),
+           prepare.stat().st_mtime_ns if prepare.exists() else None)
+    if cle not in _MANIFESTES:
+        seed_parse(prepare.parent / PARTIAL_PARSE_FILE_NAME)
+        dossier.mkdir(parents=True, exist_ok=True)
+        try:
+            resultat = dbtRunner().invoke(["parse", *_options(project_dir, dossier), "--no-write-json", "--quiet"])
+        finally:
+            liberer_entrepot()
+        if not resultat.success:
+            raise dg.Failure(description=f"dbt parse en échec : {resultat.exception}")
+        _MANIFESTES.clear()
+        _MANIFESTES[cle] = resultat.result
+    return _MANIFESTES[cle]
+
+
+def liberer_entrepot() -> None:
+    """Close the warehouse dbt-duckdb opened in this process: dbt-duckdb keeps its DuckDB environment in
+    a class attribute from one invocation to the next (a process used to end with dbt), and DuckDB
+    lets one process write a file: the run's next steps and other processes open it after dbt."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environnement, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environnement is not None:
+        environnement.close()
+
+
+def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str = "dbt", run_id: str = "",
+                 target: Path | None = None) -> InvocationDbt:
+    """``dbt <args>`` in this process (dbt's programmatic entry point, ``dbtRunner``), from the parse of
+    :func:`manifeste`, into a target folder of its own under the home's dbt folder
+    (``<nom>-<run>-<id>``, or ``target``: its ``run_results.json`` and ``dbt.log``); dbt prints its lines as a ``dbt``
+    process would (the run's log). Raises when dbt fails, naming the failed nodes; the warehouse is
+    closed in any case (:func:`liberer_entrepot`)."""
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    manifest = manifeste(project_dir)
+    target = target or dbt_dir() / f"{nom}-{run_id[:7] or 'hors_run'}-{uuid.uuid4().hex[:7]}"
+    evenements: list[dict] = []
+
+    def garder(message) -> None:  # dbt's threads: list.append is atomic
+        if message.info.name in EVENEMENTS_RESULTAT:
+            evenements.append(msg_to_dict(message))
+
+    try:
+        resultat = dbtRunner(manifest=manifest, callbacks=[garder]).invoke([*args, *_options(project_dir, target)])
+    finally:
+        liberer_entrepot()
+    if not resultat.success:
+        echecs = [f"{r.node.unique_id} ({r.status}) : {r.message}" for r in getattr(resultat.result, "results", [])
+                  if str(r.status) in ("error", "fail", "runtime error")]
+        raise dg.Failure(description=f"dbt {args[0]} en échec" + (" : " + " ; ".join(echecs) if echecs else "")
+                         + (f" — {resultat.exception}" if resultat.exception else "")
+                         + f" (journal : {target / 'dbt.log'})")
+    return InvocationDbt(target, resultat.result, evenements)
+
+
+def dbt_build(dbt: ObservatoireDbtResource, context: dg.AssetExecutionContext, years: list[int], demo: bool = False):
+    """``dbt build`` of the op's selection for ``years`` (``demo``: on the demo's extracts), in this
+    process; the op's outputs as dbt built its nodes."""
     with environment(dbt_env(years, demo)):
-        invocation = dbt.cli(BUILD_ARGS, context=context)
-    # The outputs of the models only: a test's result would be one more event in the run's log
-    # (an observation, since tests are not asset checks); dbt's log keeps it.
-    yield from (event for event in invocation.stream() if not isinstance(event, dg.AssetObservation))
-    keep_parse(invocation.target_path)
+        invocation = dbt.construire(BUILD_ARGS, context=context)
+    yield from invocation.evenements_dagster(context)
     keep_test_results(invocation.target_path, context.run_id, context.op_def.name)
 
 
@@ -225,28 +346,18 @@ def dbt_docs_dir() -> Path:
     return Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target")) / "docs"
 
 
-def generate_docs(dbt_executable: Path, project_dir: Path, target: Path) -> Path | None:
-    """``dbt docs generate`` into ``target`` from the home's last parse (no compilation: the docs
-    need the models' descriptions and the warehouse's columns, not their SQL compiled again); the
-    target, or None when dbt failed (the docs are documentation: their failure publishes nothing less)."""
-    target.mkdir(parents=True, exist_ok=True)
-    parsed = target.parent / PARTIAL_PARSE_FILE_NAME
-    if parsed.exists():
-        shutil.copy2(parsed, target / PARTIAL_PARSE_FILE_NAME)
-    result = subprocess.run(
-        [str(dbt_executable), "docs", "generate", "--no-compile", "--project-dir", str(project_dir),
-         "--profiles-dir", str(project_dir), "--target-path", str(target), "--quiet"],
-        capture_output=True, text=True)
-    if result.returncode != 0:
+def generate_docs(project_dir: Path, target: Path) -> Path | None:
+    """``dbt docs generate`` into ``target``, in this process, from the project as the run's dbt
+    invocations left it (:func:`manifeste`: the models' SQL as the builds compiled it; no compilation
+    again: the docs need the models' descriptions and the warehouse's columns); the target, or None
+    when dbt failed (the docs are documentation: their failure publishes nothing less)."""
+    try:
+        invocation = invoquer_dbt(["docs", "generate", "--no-compile"], project_dir, target=target)
+    except dg.Failure:
         return None
-    if not (target / "manifest.json").exists():
-        # without compilation dbt writes no manifest: the docs take the one of the run's last dbt
-        # invocation (the dbt_marts build, its own target folder beside this one)
-        manifests = sorted(target.parent.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
-        if not manifests:
-            return None
-        shutil.copy2(manifests[-1], target / "manifest.json")
-    return target
+    if not (invocation.target_path / "manifest.json").exists():
+        manifeste(project_dir).write(str(invocation.target_path / "manifest.json"))
+    return invocation.target_path
 
 
 #: The dbt project, as dagster-dbt prepares it: its manifest in ``dbt_project/target`` (whatever the
@@ -354,7 +465,7 @@ def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
         """Intermediate rules and the indicator marts, rebuilt for the run's years; then the dbt docs
         (published with the year's quality documents), while the op still holds the writer's slot."""
         yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
-        docs = generate_docs(Path(dbt.dbt_executable), Path(dbt.project_dir), dbt_docs_dir())
+        docs = generate_docs(Path(dbt.project_dir), dbt_docs_dir())
         context.log.info(f"dbt docs : {docs}" if docs else "dbt docs generate en échec (voir le journal dbt)")
 
     return [dbt_staging, dbt_marts]

@@ -23,11 +23,9 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipeline.assets.atlas import ATLAS_DIR, stamp_of
-from pipeline.assets.dbt import (BUILD_ARGS, DBT_PROJECT, _demo, dbt_env, environment, keep_parse, keep_test_results,
-                                 seed_parse)
+from pipeline.assets.dbt import BUILD_ARGS, ObservatoireDbtResource, _demo, dbt_env, environment, keep_test_results
 from pipeline.assets.publication import construire_annee, controles_du_run
 from pipeline.partitions import monthly_partitions
 from pipeline.publication.catalogue import Catalogue, charger
@@ -80,14 +78,11 @@ def build_tableau(settings: Settings, mois: str, publication: Path) -> Path:
     return render_document(TABLEAU_DIR, "tableau_de_bord.qmd", build_dir, params, stamp, partages=PARTAGES)
 
 
-def dbt_jusqu_au_mois(dbt: DbtCliResource, mois: str, demo: bool, run_id: str) -> None:
+def dbt_jusqu_au_mois(dbt: ObservatoireDbtResource, mois: str, demo: bool, run_id: str) -> None:
     """``dbt build`` of the year of ``mois``, its monthly extracts counted up to ``mois`` (the year to
-    date); a failed model or test raises (nothing is published)."""
-    seed_parse()
+    date), in the run's process; a failed model or test raises (nothing is published)."""
     with environment({**dbt_env([int(mois[:4])], demo), MOIS_MAX: mois}):
-        invocation = dbt.cli(BUILD_ARGS, manifest=DBT_PROJECT.manifest_path)
-        invocation.wait()
-    keep_parse(invocation.target_path)
+        invocation = dbt.construire(BUILD_ARGS, nom="tableau_de_bord_indicateurs", run_id=run_id)
     keep_test_results(invocation.target_path, run_id, "tableau_de_bord_indicateurs")
 
 
@@ -99,7 +94,7 @@ def build_tableau_de_bord_assets(catalogue: Catalogue | None = None, deps: list[
     @dg.asset(key=TABLEAU_INDICATEURS_KEY, deps=deps or [], partitions_def=monthly_partitions, pool=WRITER_POOL,
               group_name="publication", kinds={"dbt", "csv", "python"})
     def tableau_de_bord_indicateurs(context: dg.AssetExecutionContext, observatoire: ObservatoireResource,
-                                    dbt: DbtCliResource) -> dg.MaterializeResult:
+                                    dbt: ObservatoireDbtResource) -> dg.MaterializeResult:
         """The year's marts built up to the month, then the dashboard's tables after the disclosure rule,
         built for publication; those without their sources listed « non renseigné »."""
         settings, mois = observatoire.settings(), context.partition_key
