@@ -42,12 +42,12 @@ def ingest_folder(settings: Settings, first: int = 0, last: int = 9999) -> dict[
             if path.suffix.lower() not in EXTENSIONS or "geo" in path.relative_to(settings.data_dir).parts:
                 continue
             try:
-                spec = source_for_file(path)
                 annee, mois = period_of(path)
+                if not first <= annee <= last:
+                    continue
+                spec = source_for_file(path)
             except ExtractError as err:
                 print(f"ignoré : {err}")
-                continue
-            if not first <= annee <= last:
                 continue
             period = f"{annee}" if mois is None else f"{annee}-{mois:02d}"
             started = time.perf_counter()

@@ -339,6 +339,27 @@ def test_a_new_source_folder_is_discovered_and_source_table_defaults(tmp_path):
     assert source_for_file(tmp_path / "sisal" / "sisal_2022.csv", layouts).source == "sisal"
 
 
+def test_the_contracts_are_read_once_until_a_file_changes(tmp_path, monkeypatch):
+    """A caller may ask for the sources of every file it sees (the sensor, the status, the benchmarks:
+    ≈ 0.1 s a reading of every contract file): they are read once, and again when a file is added or
+    edited."""
+    import tomllib
+
+    from pipeline.sources import contract
+
+    layouts = tmp_path / "layouts"
+    write(layouts / "sisal" / "schema.toml", '[source]\nprefix = "sisal"\n\n[columns]\nANNEE = { type = "int" }\n')
+    lectures = []
+    loads = tomllib.loads
+    monkeypatch.setattr(contract.tomllib, "loads", lambda text: lectures.append(1) or loads(text))
+    assert [s.source for s in all_sources(layouts)] == ["sisal"]
+    assert [s.source for s in all_sources(layouts)] == ["sisal"] and len(lectures) == 1
+    write(layouts / "sisal" / "schema.toml", '[source]\nprefix = "agrements"\n\n[columns]\nANNEE = { type = "int" }\n')
+    assert [s.prefix for s in all_sources(layouts)] == ["agrements"] and len(lectures) == 2
+    write(layouts / "sls" / "schema.toml", '[columns]\nX = { type = "str" }\n')
+    assert [s.source for s in all_sources(layouts)] == ["sisal", "sls"]
+
+
 def test_two_sources_claiming_the_same_files_are_refused(tmp_path):
     layouts = tmp_path / "layouts"
     for name in ("a", "b"):
