@@ -453,15 +453,15 @@ def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
 
     @dbt_assets(manifest=manifest, select=STAGING_SELECT, name="dbt_staging", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
-    def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, observatoire: ObservatoireResource):
+    def dbt_staging(context: dg.AssetExecutionContext, dbt: ObservatoireDbtResource, observatoire: ObservatoireResource):
         """Seeds (referentials) and staging views; meanwhile, the import of Great Expectations for the
-        suites that come next (this process only waits for dbt's)."""
+        suites that come next, in a thread (dbt, in this process, waits on DuckDB part of the time)."""
         importer_en_fond()
         yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
 
     @dbt_assets(manifest=manifest, select="fqn:*", exclude=STAGING_SELECT, name="dbt_marts", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
-    def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, observatoire: ObservatoireResource):
+    def dbt_marts(context: dg.AssetExecutionContext, dbt: ObservatoireDbtResource, observatoire: ObservatoireResource):
         """Intermediate rules and the indicator marts, rebuilt for the run's years; then the dbt docs
         (published with the year's quality documents), while the op still holds the writer's slot."""
         yield from dbt_build(dbt, context, _years(context), _demo(observatoire))
