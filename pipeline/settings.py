@@ -96,6 +96,9 @@ class Settings:
             "DAGSTER_HOME": str(self.dagster_home),
             "DAGSTER_DISABLE_TELEMETRY": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            # dbt's debug file log (every statement it runs) costs ≈ 15 % of a dbt op (1.2 s of 8 s
+            # for the marts of a small year): off unless asked for; what dbt prints is in the run's log
+            "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "none"),
             "DBT_TARGET_PATH": str(self.dbt_dir),
             # A dbt test runs in the op that builds the last of its parents: with dbt's default
             # (eager), the staging op would also run a mart's relationship test to a seed before the

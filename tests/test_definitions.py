@@ -106,7 +106,12 @@ def test_a_failed_dbt_invocation_raises_naming_what_failed(home, monkeypatch):
     with pytest.raises(dg.Failure) as echec:  # the staging views read raw tables this empty warehouse lacks
         module.invoquer_dbt(["run", "--select", "stg_rpls__logements"])
     assert "model.observatoire.stg_rpls__logements (error)" in echec.value.description
-    assert "dbt.log" in echec.value.description
+    assert "DBT_LOG_LEVEL_FILE=debug" in echec.value.description  # dbt's debug log is off by default
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    with pytest.raises(dg.Failure) as echec:
+        module.invoquer_dbt(["run", "--select", "stg_rpls__logements"])
+    journal = Path(echec.value.description.split("(journal : ")[1].rstrip(")"))
+    assert journal.name == "dbt.log" and "stg_rpls__logements" in journal.read_text()
     import duckdb
 
     duckdb.connect(str(home.warehouse)).close()

@@ -200,7 +200,8 @@ def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str 
                  target: Path | None = None) -> InvocationDbt:
     """``dbt <args>`` in this process (dbt's programmatic entry point, ``dbtRunner``), from the parse of
     :func:`manifeste`, into a target folder of its own under the home's dbt folder
-    (``<nom>-<run>-<id>``, or ``target``: its ``run_results.json`` and ``dbt.log``); dbt prints its lines as a ``dbt``
+    (``<nom>-<run>-<id>``, or ``target``: its ``run_results.json``, and ``dbt.log`` when
+    ``DBT_LOG_LEVEL_FILE`` asks for it: :meth:`pipeline.settings.Settings.environment`); dbt prints its lines as a ``dbt``
     process would (the run's log). Raises when dbt fails, naming the failed nodes; the warehouse is
     closed in any case (:func:`liberer_entrepot`)."""
     from dbt.cli.main import dbtRunner
@@ -223,7 +224,8 @@ def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str 
                   if str(r.status) in ("error", "fail", "runtime error")]
         raise dg.Failure(description=f"dbt {args[0]} en échec" + (" : " + " ; ".join(echecs) if echecs else "")
                          + (f" — {resultat.exception}" if resultat.exception else "")
-                         + f" (journal : {target / 'dbt.log'})")
+                         + (f" (journal : {target / 'dbt.log'})" if (target / "dbt.log").exists() else
+                            " (le détail de ce que dbt a exécuté : relancer avec DBT_LOG_LEVEL_FILE=debug)"))
     return InvocationDbt(target, resultat.result, evenements)
 
 
