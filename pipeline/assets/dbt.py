@@ -104,8 +104,9 @@ EVENEMENTS_RESULTAT = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshot
 
 @dataclasses.dataclass
 class InvocationDbt:
-    """One dbt invocation in this process: its target folder (``run_results.json``, ``dbt.log``), dbt's
-    result and the events of its nodes' results, as dbt's JSON log writes them (``info``, ``data``)."""
+    """One dbt invocation in this process: its target folder (``run_results.json``; ``dbt.log`` when asked
+    for), dbt's result and the events of its nodes' results, as dbt's JSON log writes them (``info``,
+    ``data``)."""
 
     target_path: Path
     resultat: Any
