@@ -117,6 +117,22 @@ def test_a_failed_dbt_invocation_raises_naming_what_failed(home, monkeypatch):
     duckdb.connect(str(home.warehouse)).close()
 
 
+def test_the_dbt_docs_take_the_manifest_of_this_runs_parse_not_a_previous_runs(home, monkeypatch):
+    """``dbt docs generate --no-compile`` writes no manifest: the docs folder gets the parse's, written
+    over the one a previous run left there (the project may have changed since)."""
+    from pipeline.assets import dbt as module
+
+    prepare_dbt_project(home.warehouse)
+    monkeypatch.setattr(module, "_MANIFESTES", {})
+    docs = module.dbt_docs_dir()
+    docs.mkdir(parents=True)
+    (docs / "manifest.json").write_text('{"nodes": {}}')
+    assert module.generate_docs(DBT_PROJECT_DIR, docs) == docs
+    manifest = json.loads((docs / "manifest.json").read_text())
+    assert "model.observatoire.obj_prio_etat" in manifest["nodes"]
+    assert (docs / "catalog.json").exists() and (docs / "index.html").exists()
+
+
 def test_a_subset_of_a_dbt_op_builds_only_the_assets_asked_for(home, monkeypatch):
     """Dagster asks a dbt op for some of its assets (the UI, a backfill of one mart): dbt builds those
     (dagster-dbt's selection), and the op reports each as materialised."""

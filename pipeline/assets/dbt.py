@@ -358,8 +358,9 @@ def generate_docs(project_dir: Path, target: Path) -> Path | None:
         invocation = invoquer_dbt(["docs", "generate", "--no-compile"], project_dir, target=target)
     except dg.Failure:
         return None
-    if not (invocation.target_path / "manifest.json").exists():
-        manifeste(project_dir).write(str(invocation.target_path / "manifest.json"))
+    # without compilation dbt writes no manifest: the docs take the parse object's, written over the
+    # previous run's (the project may have changed since)
+    manifeste(project_dir).write(str(invocation.target_path / "manifest.json"))
     return invocation.target_path
 
 
