@@ -81,7 +81,8 @@ def test_dbt_runs_in_the_runs_process_parses_once_and_leaves_the_warehouse_to_ot
     _refuse_dbt_processes(monkeypatch)
     commandes = []
     invoke = dbtRunner.invoke
-    monkeypatch.setattr(dbtRunner, "invoke", lambda self, args, **k: commandes.append(args[0]) or invoke(self, args, **k))
+    monkeypatch.setattr(dbtRunner, "invoke",
+                        lambda self, args, **k: commandes.append(args[0]) or invoke(self, args, **k))
     monkeypatch.setattr(module, "_MANIFESTES", {})
     module.invoquer_dbt(["seed", "--select", "ref_bailleurs"], run_id="abcdef123")
     invocation = module.invoquer_dbt(["seed", "--select", "ref_bailleurs"], run_id="abcdef123")

@@ -120,8 +120,9 @@ class InvocationDbt:
 
         manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
         for brut in self.evenements:
-            for event in DbtCoreCliEventMessage(raw_event=brut, event_history_metadata={}).to_default_asset_events(
-                    manifest=manifest, dagster_dbt_translator=translator, context=context, target_path=self.target_path):
+            message = DbtCoreCliEventMessage(raw_event=brut, event_history_metadata={})
+            for event in message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
+                                                         context=context, target_path=self.target_path):
                 if isinstance(event, dg.Output):
                     yield event
 
@@ -202,9 +203,9 @@ def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str 
     """``dbt <args>`` in this process (dbt's programmatic entry point, ``dbtRunner``), from the parse of
     :func:`manifeste`, into a target folder of its own under the home's dbt folder
     (``<nom>-<run>-<id>``, or ``target``: its ``run_results.json``, and ``dbt.log`` when
-    ``DBT_LOG_LEVEL_FILE`` asks for it: :meth:`pipeline.settings.Settings.environment`); dbt prints its lines as a ``dbt``
-    process would (the run's log). Raises when dbt fails, naming the failed nodes; the warehouse is
-    closed in any case (:func:`liberer_entrepot`)."""
+    ``DBT_LOG_LEVEL_FILE`` asks for it: :meth:`pipeline.settings.Settings.environment`); dbt prints
+    its lines as a ``dbt`` process would (the run's log). Raises when dbt fails, naming the failed
+    nodes; the warehouse is closed in any case (:func:`liberer_entrepot`)."""
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
@@ -457,7 +458,8 @@ def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
 
     @dbt_assets(manifest=manifest, select=STAGING_SELECT, name="dbt_staging", partitions_def=annual_partitions,
                 backfill_policy=dg.BackfillPolicy.single_run(), dagster_dbt_translator=translator, pool=WRITER_POOL)
-    def dbt_staging(context: dg.AssetExecutionContext, dbt: ObservatoireDbtResource, observatoire: ObservatoireResource):
+    def dbt_staging(context: dg.AssetExecutionContext, dbt: ObservatoireDbtResource,
+                    observatoire: ObservatoireResource):
         """Seeds (referentials) and staging views; meanwhile, the import of Great Expectations for the
         suites that come next, in a thread (dbt, in this process, waits on DuckDB part of the time)."""
         importer_en_fond()
