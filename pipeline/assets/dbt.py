@@ -51,8 +51,9 @@ class ObservatoireDbtResource(DbtCliResource):
     (:func:`invoquer_dbt`) instead of a ``dbt`` process each: measured on a 30-row year, a dbt process
     spent ≈ 6 s an op before and after its nodes (importing dbt ≈ 2 s, checking the saved parse ≈ 2 s,
     writing the manifest ≈ 1 s) and ``dbt docs generate`` 4 s; in the run's process dbt is imported
-    once, the project parsed once (:func:`manifeste`) and the docs take 0.2 s. The resource keeps the
-    project's folder and the venv's ``dbt`` (the manifest's preparation, :func:`prepare_dbt_project`)."""
+    once, the project parsed once (:func:`manifeste`) and the docs take 0.2 s. Of dagster-dbt's
+    resource the ops use the project's folder only (its ``dbt_executable`` is not run: the manifest's
+    preparation, :func:`prepare_dbt_project`, runs the venv's own)."""
 
     def construire(self, args: list[str], context: dg.AssetExecutionContext | None = None, nom: str = "dbt",
                    run_id: str = "") -> "InvocationDbt":
@@ -105,11 +106,9 @@ EVENEMENTS_RESULTAT = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshot
 @dataclasses.dataclass
 class InvocationDbt:
     """One dbt invocation in this process: its target folder (``run_results.json``; ``dbt.log`` when asked
-    for), dbt's result and the events of its nodes' results, as dbt's JSON log writes them (``info``,
-    ``data``)."""
+    for) and the events of its nodes' results, as dbt's JSON log writes them (``info``, ``data``)."""
 
     target_path: Path
-    resultat: Any
     evenements: list[dict]
 
     def evenements_dagster(self, context: dg.AssetExecutionContext) -> Iterator[dg.Output]:
@@ -228,7 +227,7 @@ def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str 
                          + (f" — {resultat.exception}" if resultat.exception else "")
                          + (f" (journal : {target / 'dbt.log'})" if (target / "dbt.log").exists() else
                             " (le détail de ce que dbt a exécuté : relancer avec DBT_LOG_LEVEL_FILE=debug)"))
-    return InvocationDbt(target, resultat.result, evenements)
+    return InvocationDbt(target, evenements)
 
 
 def dbt_build(dbt: ObservatoireDbtResource, context: dg.AssetExecutionContext, years: list[int], demo: bool = False):
@@ -251,7 +250,7 @@ def seed_parse(prepared: Path | None = None) -> Path | None:
     warehouse and nothing else of the profile changed. The home's parse, when there is one, is never
     replaced. Returns the seeded file, or None."""
     prepared = prepared or DBT_PROJECT.manifest_path.parent / PARTIAL_PARSE_FILE_NAME
-    home_parse = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target")) / PARTIAL_PARSE_FILE_NAME
+    home_parse = dbt_dir() / PARTIAL_PARSE_FILE_NAME
     if home_parse.exists() or not prepared.exists() or home_parse == prepared:
         return None
     home_parse.parent.mkdir(parents=True, exist_ok=True)
@@ -347,7 +346,7 @@ def keep_test_results(target_path: Path, run_id: str, op: str) -> Path | None:
 def dbt_docs_dir() -> Path:
     """Where ``dbt docs generate`` writes (index.html, manifest.json, catalog.json): the home's dbt
     folder (``DBT_TARGET_PATH``), sub-folder ``docs``."""
-    return Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target")) / "docs"
+    return dbt_dir() / "docs"
 
 
 def generate_docs(project_dir: Path, target: Path) -> Path | None:
