@@ -108,3 +108,36 @@ def test_period_of_file_names():
     assert period_of(Path("demandes_2021-03.parquet")) == (2021, 3)
     with pytest.raises(ExtractError, match="période"):
         period_of(Path("rpls.csv"))
+
+
+def test_closed_lists_keep_sqls_logic_and_short_ones_are_not_planned_as_joins():
+    """A short list is a chain of comparisons (DuckDB plans ``IN`` of constants as a MARK join, whose
+    planning cost more than reading a monthly file), a long one stays ``IN``; both say what ``IN`` says."""
+    import datetime as dt
+
+    import duckdb
+
+    from pipeline.sources import sql
+
+    conn = duckdb.connect()
+    lists = [[], ["'a'"], ["'a'", "'b'", "'c'", "'d'", "'e'", "'f'"], [f"'{i}'" for i in range(sql.CHAINED_LIST + 5)]]
+    for items in lists:
+        for negate in (False, True):
+            for value in ("'a'", "'z'", "NULL", "'3'"):
+                written = f"{value} {'NOT ' if negate else ''}IN ({', '.join(items) or 'NULL'})"
+                expected = conn.execute(f"SELECT {written}").fetchone()
+                assert conn.execute(f"SELECT {sql.member(value, items, negate)}").fetchone() == expected, written
+
+    spec = SourceSpec.load("demandes")  # closed lists of 2 to 14 codes, booleans, a period column
+    layout = spec.layouts[0]
+    names = [exports[0] for exports in layout.sources.values()]
+    mapping, missing = layout.match(names)
+    assert not missing
+    compiled = sql.compile_checks(spec, layout, mapping, names, trim=False, count_newlines=False,
+                                  fichier_period=(dt.date(2024, 1, 1), dt.date(2024, 1, 31), "janvier 2024"),
+                                  communes=[f"21{i:03d}" for i in range(40)], communes_reference="ref")
+    assert sum(" IN (" in c.flag for c in compiled.checks) <= len(spec.commune_columns)
+    cells = ", ".join(f"CAST(NULL AS VARCHAR) AS c{i}" for i in range(len(names)))
+    conn.execute(f"CREATE TABLE cellules AS SELECT {cells}, CAST(NULL AS BIGINT) AS _ligne_connue")
+    plan = conn.execute(f"EXPLAIN {compiled.typed_select('cellules')}").fetchall()[0][1]
+    assert plan.count("MARK") == sum(1 for c in spec.commune_columns if c in mapping), plan

@@ -453,9 +453,14 @@ class _Reading:
         self._broken_rejets()
         flagged = f"{self.prefix}_signalees"
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {flagged} AS SELECT * FROM {self.rows} WHERE _defauts IS NOT NULL")
-        checks = self.compiled.rejets_select(flagged, fichier)
-        if checks:
-            conn.execute(f"INSERT INTO {self.rejets} {checks}")
+        if self.compiled.checks:
+            # the rejets of the checks some row breaks: one query of a few, not of every check (its
+            # planning was the half of reading a small clean file)
+            broken = conn.execute(f"SELECT {', '.join(f'bool_or(_defauts[{i}])' for i in range(1, len(self.compiled.checks) + 1))} "
+                                  f"FROM {flagged}").fetchone()
+            broken = [i for i, hit in enumerate(broken, start=1) if hit]
+            if broken:
+                conn.execute(f"INSERT INTO {self.rejets} {self.compiled.rejets_select(flagged, fichier, broken)}")
         conn.execute(f"DROP TABLE {flagged}")
         notes = []
         if note := messages.encoding_note(self.layout.encoding, self.encoding):
@@ -510,15 +515,16 @@ class _Reading:
         valeur = " || ' ; ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in cells) if keys else "''"
         order = len(compiled.checks) + 2
         identical = f"{self.prefix}_identiques"
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {identical} AS {sql.identical_lines(self.rows, compiled)}")
-        conn.execute(f"INSERT INTO {self.rejets} "
-                     + sql.duplicate_rejets(self.rows, identical, fichier, colonne, valeur,
-                                            messages.identical_line(Cell("p.premiere")), order))
+        # (a CREATE … AS gives its count of rows: the rejets are written only where there are some)
+        if conn.execute(f"CREATE OR REPLACE TEMP TABLE {identical} AS {sql.identical_lines(self.rows, compiled)}").fetchone()[0]:
+            conn.execute(f"INSERT INTO {self.rejets} "
+                         + sql.duplicate_rejets(self.rows, identical, fichier, colonne, valeur,
+                                                messages.identical_line(Cell("p.premiere")), order))
         if keys:
             repeated = f"{self.prefix}_cles"
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {sql.repeated_keys(self.rows, keys, identical)}")
-            tail = messages.same_key(exports, [Cell(c) for c in cells], Cell("p.premiere"))
-            conn.execute(f"INSERT INTO {self.rejets} "
-                         + sql.duplicate_rejets(self.rows, repeated, fichier, colonne, valeur, tail, order + 1))
+            if conn.execute(f"CREATE OR REPLACE TEMP TABLE {repeated} AS {sql.repeated_keys(self.rows, keys, identical)}").fetchone()[0]:
+                tail = messages.same_key(exports, [Cell(c) for c in cells], Cell("p.premiere"))
+                conn.execute(f"INSERT INTO {self.rejets} "
+                             + sql.duplicate_rejets(self.rows, repeated, fichier, colonne, valeur, tail, order + 1))
             conn.execute(f"DROP TABLE {repeated}")
         conn.execute(f"DROP TABLE {identical}")
