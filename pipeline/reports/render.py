@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,20 +179,23 @@ def render_without_quarto(qmd: Path, pdf: Path, params: dict[str, Any], metadata
     markdown = "\n".join(pieces)
     (workdir / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
     typ = workdir / f"{qmd.stem}.typ"
-    try:
-        pypandoc.convert_text(
-            markdown, "typst", format="markdown", outputfile=str(typ),
-            extra_args=["--standalone", f"--template={workdir / MAIN_TEMPLATE}",
-                        *metadata_args(metadata, "--metadata")],
-        )
-    except RuntimeError as err:
-        raise RenderError(f"pandoc n'a pas pu convertir {qmd.name} en Typst : {err}") from err
-    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, the same on every machine
-    try:
-        typst.compile(str(typ), output=str(pdf), root=str(workdir), font_paths=[str(fonts)])
-    except Exception as err:  # typst.TypstError and friends
-        raise RenderError(f"typst n'a pas pu compiler {typ.name} : {err}") from err
-    html_twin(markdown, pdf.with_suffix(".html"), metadata, workdir)
+    # the HTML twin (a pandoc process of its own) is written while the PDF is: the machine's second core
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jumeau-html") as pool:
+        jumeau = pool.submit(html_twin, markdown, pdf.with_suffix(".html"), metadata, workdir)
+        try:
+            pypandoc.convert_text(
+                markdown, "typst", format="markdown", outputfile=str(typ),
+                extra_args=["--standalone", f"--template={workdir / MAIN_TEMPLATE}",
+                            *metadata_args(metadata, "--metadata")],
+            )
+        except RuntimeError as err:
+            raise RenderError(f"pandoc n'a pas pu convertir {qmd.name} en Typst : {err}") from err
+        fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, the same on every machine
+        try:
+            typst.compile(str(typ), output=str(pdf), root=str(workdir), font_paths=[str(fonts)])
+        except Exception as err:  # typst.TypstError and friends
+            raise RenderError(f"typst n'a pas pu compiler {typ.name} : {err}") from err
+        jumeau.result()
     return pdf
 
 
