@@ -209,3 +209,20 @@ def test_a_malformed_entry_names_the_entry_and_the_field(tmp_path: Path, remplac
     chemin.write_text(ENTREE.replace(*remplacer), encoding="utf-8")
     with pytest.raises(CatalogueError, match=message):
         charger(chemin)
+
+
+def test_the_catalogue_is_read_once_until_the_file_changes(tmp_path: Path, monkeypatch):
+    """A run's steps ask for the catalogue a few dozen times (≈ 0.05 s a reading): read once, and again
+    when the file is edited."""
+    from pipeline.publication import catalogue as module
+
+    lectures = []
+    lire = module._lire
+    monkeypatch.setattr(module, "_lire", lambda chemin: lectures.append(chemin) or lire(chemin))
+    chemin = tmp_path / "indicateurs.yaml"
+    chemin.write_text(ENTREE, encoding="utf-8")
+    assert charger(chemin) is charger(chemin) and len(lectures) == 1
+    chemin.write_text(ENTREE.replace("famille: suivi", "famille: autre"), encoding="utf-8")
+    with pytest.raises(CatalogueError, match="famille"):
+        charger(chemin)
+    assert len(lectures) == 2

@@ -178,10 +178,31 @@ class Catalogue:
         return {i.modele: i for i in self.indicateurs}
 
 
+#: The catalogues read, per path and state of the file (:func:`charger`).
+_CATALOGUES: dict[tuple, Catalogue] = {}
+
+
 def charger(chemin: Path = CATALOGUE_PATH) -> Catalogue:
-    """Read and validate the catalogue; raise :class:`CatalogueError` on the first defect."""
+    """Read and validate the catalogue; raise :class:`CatalogueError` on the first defect.
+
+    Read once per process and state of the file (its path, modification time and size are the key:
+    an edit is read again): a run's steps ask for it a few dozen times."""
     try:
-        brut = yaml.safe_load(chemin.read_text(encoding="utf-8"))
+        etat = chemin.stat()
+    except FileNotFoundError as err:
+        raise CatalogueError(f"{chemin}: catalogue introuvable.") from err
+    cle = (str(chemin), etat.st_mtime_ns, etat.st_size)
+    if cle not in _CATALOGUES:
+        if len(_CATALOGUES) > 16:  # tests write catalogues of their own
+            _CATALOGUES.clear()
+        _CATALOGUES[cle] = _lire(chemin)
+    return _CATALOGUES[cle]
+
+
+def _lire(chemin: Path) -> Catalogue:
+    try:
+        # libyaml's parser when PyYAML has it (the wheels do): ten times faster than the Python one
+        brut = yaml.load(chemin.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError as err:
         raise CatalogueError(f"{chemin}: catalogue introuvable.") from err
     except yaml.YAMLError as err:
