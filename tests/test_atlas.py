@@ -104,3 +104,58 @@ def test_the_objectives_table_of_the_synthese_equals_the_exports(atlas):
     assert "1er quartile ou relogés ANRU, hors QPV 30,0 % 25 %" in synthese
     assert "2e à 4e quartiles en QPV 62,5 % 75 %" in synthese and " 10 " in synthese
     assert "Prioritaires sur le contingent de l'État non renseigné" in synthese
+
+
+def test_the_atlas_step_takes_the_render_started_ahead_only_of_the_same_folder(tmp_path, monkeypatch):
+    """The render starts when the tables are built, while the check audits them; the atlas step takes
+    it when the folder is as it was, renders again when it changed, and raises what the render raised."""
+    import threading
+    from types import SimpleNamespace
+
+    from pipeline.assets import atlas as module
+
+    rendus, lache = [], threading.Event()
+
+    def build_atlas(settings, annee, publication):
+        lache.wait(10)
+        rendus.append(annee)
+        if (publication / "casse").exists():
+            raise RuntimeError("une cellule du document a échoué")
+        return publication / f"atlas-{len(rendus)}.pdf"
+
+    monkeypatch.setattr(module, "build_atlas", build_atlas)
+    settings = SimpleNamespace(var_dir=tmp_path / "var")
+    publication = tmp_path / "indicateurs"
+    publication.mkdir()
+    (publication / "_metadonnees.json").write_text('{"run_id": "a"}')
+
+    module.rendre_en_avance(settings, 2024, publication)
+    assert rendus == []  # in the background
+    lache.set()
+    pdf, _, en_avance = module.atlas_rendu(settings, 2024, publication)
+    assert (pdf.name, en_avance, rendus) == ("atlas-1.pdf", True, [2024])
+
+    module.rendre_en_avance(settings, 2024, publication)
+    (publication / "_metadonnees.json").write_text('{"run_id": "b"}')  # built again since
+    pdf, _, en_avance = module.atlas_rendu(settings, 2024, publication)
+    assert (pdf.name, en_avance, rendus) == ("atlas-3.pdf", False, [2024, 2024, 2024])
+
+    (publication / "casse").touch()
+    module.rendre_en_avance(settings, 2024, publication)
+    with pytest.raises(RuntimeError, match="une cellule"):
+        module.atlas_rendu(settings, 2024, publication)
+    assert module._EN_AVANCE == {}  # nothing left ahead
+
+
+def test_the_render_starts_ahead_only_in_a_run_that_renders_the_atlas():
+    from types import SimpleNamespace
+
+    from pipeline.assets.publication import ATLAS_KEY, INDICATEURS_KEY, atlas_dans_le_run
+
+    def contexte(selection, job=(INDICATEURS_KEY, ATLAS_KEY)):
+        return SimpleNamespace(run=SimpleNamespace(asset_selection=selection),
+                               job_def=SimpleNamespace(asset_layer=SimpleNamespace(executable_asset_keys=set(job))))
+
+    assert atlas_dans_le_run(contexte(None)) and atlas_dans_le_run(contexte(frozenset()))
+    assert not atlas_dans_le_run(contexte(frozenset({INDICATEURS_KEY})))  # observatoire run --sans-atlas
+    assert not atlas_dans_le_run(contexte(None, job=(INDICATEURS_KEY,)))

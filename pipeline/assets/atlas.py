@@ -5,13 +5,25 @@ rule — never from the marts.
 Rendered in ``var/build/atlas/<annee>/`` (``atlas.pdf`` and its HTML twin ``atlas.html``); the
 ``publication`` asset publishes them as ``reports/output/<annee>/atlas_parc_social_<epci>_<annee>.pdf``
 (and ``.html``), a previous atlas of that year archived first.
+
+The render may start ahead (:func:`rendre_en_avance`): as soon as the tables of a year are built, while
+the blocking check audits them. The cells run in a Jupyter kernel, a process of its own, on the
+machine's other core; the atlas step takes that render (:func:`atlas_rendu`) when it is of the very
+folder it would read, and renders otherwise. Nothing is published before the check and the atlas step
+have passed: a failed audit skips the atlas step and the publication, and the render left in the build
+folder is replaced by the next run's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from concurrent.futures import Future, wait
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.publication.ecriture import METADONNEES
 from pipeline.publication.lecture import PublicationLue
 from pipeline.reports.render import render_document
 from pipeline.settings import REPORTS_DIR, Settings
@@ -64,3 +76,60 @@ def build_atlas(settings: Settings, annee: int, publication: Path) -> Path:
     lue = PublicationLue(publication)
     params = {"annee": annee, "publication": str(publication), "figures": "figures"}
     return render_document(ATLAS_DIR, "atlas.qmd", build_dir, params, stamp_of(lue))
+
+
+#: Renders started ahead, per (home, year, publication folder): the folder's state when it started and
+#: the render (PDF, seconds).
+_EN_AVANCE: dict[tuple[str, int, str], tuple[str, Future]] = {}
+#: One render at a time in a process: two of a year share the build folder.
+_UN_RENDU = threading.Lock()
+
+
+def _cle(settings: Settings, annee: int, publication: Path) -> tuple[str, int, str]:
+    return str(settings.var_dir), annee, str(publication)
+
+
+def _etat(publication: Path) -> str:
+    """The state of a built publication folder: its metadata file holds every file's SHA-256 and the
+    run's stamp."""
+    return hashlib.sha256((publication / METADONNEES).read_bytes()).hexdigest()
+
+
+def _rendre(settings: Settings, annee: int, publication: Path) -> tuple[Path, float]:
+    with _UN_RENDU:
+        debut = time.perf_counter()
+        return build_atlas(settings, annee, publication), time.perf_counter() - debut
+
+
+def rendre_en_avance(settings: Settings, annee: int, publication: Path) -> None:
+    """Start rendering the atlas of ``annee`` from the built ``publication`` in a thread of this process
+    (see the module's docstring); :func:`atlas_rendu` takes it. A daemon thread: a process that ends
+    (a failed audit) does not wait for a render nobody will take, and its kernel stops when it sees
+    its parent gone."""
+    rendu: Future = Future()
+
+    def rendre() -> None:
+        rendu.set_running_or_notify_cancel()
+        try:
+            rendu.set_result(_rendre(settings, annee, publication))
+        except BaseException as err:  # given to whoever takes the render
+            rendu.set_exception(err)
+
+    _EN_AVANCE[_cle(settings, annee, publication)] = (_etat(publication), rendu)
+    threading.Thread(target=rendre, name=f"atlas-{annee}-en-avance", daemon=True).start()
+
+
+def atlas_rendu(settings: Settings, annee: int, publication: Path) -> tuple[Path, float, bool]:
+    """The atlas of ``annee`` from ``publication``: (PDF, seconds of its render, whether it was rendered
+    ahead). The render started ahead when it is of the folder as it is now — its failure raised here,
+    as rendering now would raise it —, else a render now (after the one ahead has finished: they share
+    the build folder)."""
+    en_avance = _EN_AVANCE.pop(_cle(settings, annee, publication), None)
+    if en_avance is not None:
+        etat, rendu = en_avance
+        if publication.is_dir() and (publication / METADONNEES).exists() and etat == _etat(publication):
+            pdf, secondes = rendu.result()
+            return pdf, secondes, True
+        wait([rendu])
+    pdf, secondes = _rendre(settings, annee, publication)
+    return pdf, secondes, False

@@ -31,7 +31,7 @@ import dagster as dg
 from pipeline.assets.dbt import dbt_docs_dir
 from pipeline.assets.quality import NON_REUSSIES
 from pipeline.quality.docs import DATA_DOCS, DBT_DOCS, ecrire_data_docs, ecrire_dbt_docs
-from pipeline.assets.atlas import atlas_metadata, atlas_path, build_atlas
+from pipeline.assets.atlas import atlas_metadata, atlas_path, atlas_rendu, rendre_en_avance
 from pipeline.partitions import annual_partitions, years_from_tags, years_of_keys
 from pipeline.provenance import is_demo
 from pipeline.publication.catalogue import Catalogue, charger
@@ -58,6 +58,15 @@ class DiffusionConfig(dg.Config):
     """``interne``: the disclosure rule lifted, for a bailleur's internal use (stamped, never public)."""
 
     interne: bool = False
+
+
+def atlas_dans_le_run(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run renders the atlas: its job has the asset and the run did not leave it out
+    (``observatoire run --sans-atlas``, a selection in the UI)."""
+    selection = context.run.asset_selection
+    if selection:  # None or empty: the whole job
+        return ATLAS_KEY in selection
+    return ATLAS_KEY in context.job_def.asset_layer.executable_asset_keys
 
 
 def dossier_construit(settings: Settings, annee: int, interne: bool = False) -> Path:
@@ -160,6 +169,9 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
                 f"{len(construction.non_renseignes)} non renseigné(s), {construction.cellules_masquees} ligne(s) "
                 f"masquée(s)" + ("" if audit is None else f", audit {'réussi' if audit.reussi else 'EN ÉCHEC'} "
                                  f"({audit.programmes} programmes linéaires, {audit.duree_s:.1f} s)"))
+            if atlas_dans_le_run(context):  # rendered while the check audits the files (pipeline.assets.atlas)
+                rendre_en_avance(settings, annee, construction.dossier)
+                context.log.info(f"atlas {annee} : rendu commencé (pendant l'audit des fichiers)")
             resume.append(f"- {annee} : {len(construction.publies)} tables, {construction.cellules_masquees} lignes "
                           f"masquées, {len(construction.non_renseignes)} non renseignées")
             # the legal objectives are the bilan's headline: the run's summary names each one missing
@@ -202,9 +214,11 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         rendus, durees = [], []
         for annee in years_of_keys(context.partition_keys):
             debut = time.perf_counter()
-            pdf = build_atlas(settings, annee, dossier_construit(settings, annee, config.interne))
-            durees.append(time.perf_counter() - debut)
-            context.log.info(f"atlas {annee} rendu en {durees[-1]:.1f} s : {pdf}")
+            pdf, duree, en_avance = atlas_rendu(settings, annee, dossier_construit(settings, annee, config.interne))
+            durees.append(duree)
+            context.log.info(f"atlas {annee} rendu en {duree:.1f} s : {pdf}" + (
+                f" (commencé pendant l'audit des fichiers ; attendu ici {time.perf_counter() - debut:.1f} s)"
+                if en_avance else ""))
             rendus.append(str(pdf))
         return dg.MaterializeResult(metadata={"pdf": ", ".join(rendus),
                                               "duree_rendu_s": round(sum(durees), 1)})
