@@ -147,15 +147,20 @@ def test_the_atlas_step_takes_the_render_started_ahead_only_of_the_same_folder(t
     assert module._EN_AVANCE == {}  # nothing left ahead
 
 
-def test_the_render_starts_ahead_only_in_a_run_that_renders_the_atlas():
+def test_the_render_starts_ahead_only_in_a_run_of_this_process_that_renders_the_atlas():
+    import os
     from types import SimpleNamespace
 
-    from pipeline.assets.publication import ATLAS_KEY, INDICATEURS_KEY, atlas_dans_le_run
+    from pipeline.assets.publication import ATLAS_KEY, INDICATEURS_KEY, rendu_en_avance_possible
+    from pipeline.runs import PID_TAG
 
-    def contexte(selection, job=(INDICATEURS_KEY, ATLAS_KEY)):
-        return SimpleNamespace(run=SimpleNamespace(asset_selection=selection),
+    def contexte(selection, job=(INDICATEURS_KEY, ATLAS_KEY), pid=str(os.getpid())):
+        return SimpleNamespace(run=SimpleNamespace(asset_selection=selection, tags={PID_TAG: pid} if pid else {}),
                                job_def=SimpleNamespace(asset_layer=SimpleNamespace(executable_asset_keys=set(job))))
 
-    assert atlas_dans_le_run(contexte(None)) and atlas_dans_le_run(contexte(frozenset()))
-    assert not atlas_dans_le_run(contexte(frozenset({INDICATEURS_KEY})))  # observatoire run --sans-atlas
-    assert not atlas_dans_le_run(contexte(None, job=(INDICATEURS_KEY,)))
+    assert rendu_en_avance_possible(contexte(None)) and rendu_en_avance_possible(contexte(frozenset()))
+    assert not rendu_en_avance_possible(contexte(frozenset({INDICATEURS_KEY})))  # observatoire run --sans-atlas
+    assert not rendu_en_avance_possible(contexte(None, job=(INDICATEURS_KEY,)))
+    # a run launched elsewhere (the UI, a schedule: a process per step), or by another process
+    assert not rendu_en_avance_possible(contexte(None, pid=None))
+    assert not rendu_en_avance_possible(contexte(None, pid="1"))

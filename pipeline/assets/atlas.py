@@ -11,7 +11,8 @@ the blocking check audits them. The cells run in a Jupyter kernel, a process of 
 machine's other core; the atlas step takes that render (:func:`atlas_rendu`) when it is of the very
 folder it would read, and renders otherwise. Nothing is published before the check and the atlas step
 have passed: a failed audit skips the atlas step and the publication, and the render left in the build
-folder is replaced by the next run's.
+folder is replaced by the next run's. Only where the run's steps share this process (the command
+line's runs: :func:`pipeline.assets.publication.rendu_en_avance_possible`).
 """
 
 from __future__ import annotations

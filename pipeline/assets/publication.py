@@ -20,6 +20,7 @@ never in place of the public files.
 
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ from pipeline.publication.lecture import PublicationLue
 from pipeline.publication.verification import auditer_dossier
 from pipeline.reports.render import publish
 from pipeline.resources import ObservatoireResource
+from pipeline.runs import PID_TAG
 from pipeline.settings import WRITER_POOL, Settings, code_version
 
 INDICATEURS_KEY = dg.AssetKey(["indicateurs_publies"])
@@ -60,9 +62,14 @@ class DiffusionConfig(dg.Config):
     interne: bool = False
 
 
-def atlas_dans_le_run(context: dg.AssetExecutionContext) -> bool:
-    """Whether the run renders the atlas: its job has the asset and the run did not leave it out
-    (``observatoire run --sans-atlas``, a selection in the UI)."""
+def rendu_en_avance_possible(context: dg.AssetExecutionContext) -> bool:
+    """Whether the atlas may be rendered ahead (:func:`pipeline.assets.atlas.rendre_en_avance`): the run
+    renders it — its job has the asset and the run did not leave it out (``observatoire run
+    --sans-atlas``, a selection in the UI) — and its steps run in this process (the command line's
+    runs, whose tags name their process: a step of a multiprocess run ends with its process, and a
+    render in it would end too)."""
+    if context.run.tags.get(PID_TAG) != str(os.getpid()):
+        return False
     selection = context.run.asset_selection
     if selection:  # None or empty: the whole job
         return ATLAS_KEY in selection
@@ -169,7 +176,7 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
                 f"{len(construction.non_renseignes)} non renseigné(s), {construction.cellules_masquees} ligne(s) "
                 f"masquée(s)" + ("" if audit is None else f", audit {'réussi' if audit.reussi else 'EN ÉCHEC'} "
                                  f"({audit.programmes} programmes linéaires, {audit.duree_s:.1f} s)"))
-            if atlas_dans_le_run(context):  # rendered while the check audits the files (pipeline.assets.atlas)
+            if rendu_en_avance_possible(context):  # rendered while the check audits the files (pipeline.assets.atlas)
                 rendre_en_avance(settings, annee, construction.dossier)
                 context.log.info(f"atlas {annee} : rendu commencé (pendant l'audit des fichiers)")
             resume.append(f"- {annee} : {len(construction.publies)} tables, {construction.cellules_masquees} lignes "
