@@ -128,7 +128,7 @@ def atlas_rendu(settings: Settings, annee: int, publication: Path) -> tuple[Path
     en_avance = _EN_AVANCE.pop(_cle(settings, annee, publication), None)
     if en_avance is not None:
         etat, rendu = en_avance
-        if publication.is_dir() and (publication / METADONNEES).exists() and etat == _etat(publication):
+        if (publication / METADONNEES).exists() and etat == _etat(publication):
             pdf, secondes = rendu.result()
             return pdf, secondes, True
         wait([rendu])

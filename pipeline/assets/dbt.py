@@ -218,8 +218,8 @@ def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str 
             evenements.append(msg_to_dict(message))
 
     try:
-        # --no-write-json: dbt would write the whole manifest again after every build (≈ 0.9 s, 1 500
-        # nodes serialised); the docs write the parse's once (generate_docs). run_results.json is
+        # --no-write-json: dbt would write the whole manifest again after every build (≈ 0.3 s an op,
+        # measured alternately); the docs write the parse's once (generate_docs). run_results.json is
         # written here, from the result.
         resultat = dbtRunner(manifest=manifest, callbacks=[garder]).invoke(
             [*args, *_options(project_dir, target), "--no-write-json"])

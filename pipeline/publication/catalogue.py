@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.fichiers_lus import selon_etat
 from pipeline.settings import PROJECT_DIR
 
 CATALOGUE_PATH = PROJECT_DIR / "catalogue" / "indicateurs.yaml"
@@ -188,23 +189,15 @@ def charger(chemin: Path = CATALOGUE_PATH) -> Catalogue:
     Read once per process and state of the file (its path, modification time and size are the key:
     an edit is read again): a run's steps ask for it a few dozen times."""
     try:
-        etat = chemin.stat()
+        return selon_etat(_CATALOGUES, [chemin], lambda: _lire(chemin))
     except FileNotFoundError as err:
         raise CatalogueError(f"{chemin}: catalogue introuvable.") from err
-    cle = (str(chemin), etat.st_mtime_ns, etat.st_size)
-    if cle not in _CATALOGUES:
-        if len(_CATALOGUES) > 16:  # tests write catalogues of their own
-            _CATALOGUES.clear()
-        _CATALOGUES[cle] = _lire(chemin)
-    return _CATALOGUES[cle]
 
 
 def _lire(chemin: Path) -> Catalogue:
     try:
         # libyaml's parser when PyYAML has it (the wheels do): ten times faster than the Python one
         brut = yaml.load(chemin.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except FileNotFoundError as err:
-        raise CatalogueError(f"{chemin}: catalogue introuvable.") from err
     except yaml.YAMLError as err:
         raise CatalogueError(f"{chemin}: YAML illisible : {err}") from err
     if not isinstance(brut, dict):

@@ -52,6 +52,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.fichiers_lus import selon_etat
 from pipeline.settings import DBT_PROJECT_DIR
 from pipeline.sources.messages import enumerate_fr, show_value
 
@@ -445,9 +446,7 @@ def all_sources(layouts_dir: Path = LAYOUTS_DIR) -> list[SourceSpec]:
     again): reading the 40-odd TOML files takes ≈ 0.1 s, and a caller may ask for every file it sees
     (the sensor, the status, the benchmarks).
     """
-    etat = tuple(sorted((str(p), s.st_mtime_ns, s.st_size) for p in layouts_dir.glob("*/*.toml") for s in [p.stat()]))
-    cle = (str(layouts_dir), etat)
-    if cle not in _SOURCES:
+    def lire() -> tuple[SourceSpec, ...]:
         specs = [SourceSpec.load(d.name, layouts_dir)
                  for d in sorted(layouts_dir.iterdir()) if (d / "schema.toml").is_file()]
         seen: dict[tuple[str, str], str] = {}
@@ -457,10 +456,9 @@ def all_sources(layouts_dir: Path = LAYOUTS_DIR) -> list[SourceSpec]:
                 raise ValueError(f"{layouts_dir}: sources {seen[key]!r} and {spec.source!r} both claim "
                                  f"{spec.folder}/{spec.prefix}_*")
             seen[key] = spec.source
-        if len(_SOURCES) > 16:  # tests write layouts folders of their own
-            _SOURCES.clear()
-        _SOURCES[cle] = tuple(specs)
-    return list(_SOURCES[cle])
+        return tuple(specs)
+
+    return list(selon_etat(_SOURCES, layouts_dir.glob("*/*.toml"), lire))
 
 
 def source_for_file(path: Path, layouts_dir: Path = LAYOUTS_DIR) -> SourceSpec:

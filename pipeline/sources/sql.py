@@ -109,12 +109,12 @@ class Compiled:
             sql = layer.replace("{source}", f"({sql})")
         return sql
 
-    def rejets_select(self, rows: str, fichier: str, broken: Collection[int] | None = None) -> str:
-        """Every per-row rejet of ``rows`` (flagged rows of the typed table, with :data:`LINE`);
-        ``broken``: the checks (1-based) some row breaks, the others left out of the query."""
+    def rejets_select(self, rows: str, fichier: str, broken: Collection[int]) -> str:
+        """The per-row rejets of ``rows`` (flagged rows of the typed table, with :data:`LINE`) for the
+        checks ``broken`` (1-based: those some row breaks; the others are left out of the query)."""
         selects = []
         for index, check in enumerate(self.checks, start=1):
-            if broken is not None and index not in broken:
+            if index not in broken:
                 continue
             message = text([f"{fichier}, ligne ", Cell(LINE), *check.message])
             selects.append(f"SELECT {literal(fichier)} AS fichier, {LINE} AS ligne, {literal(check.colonne)} AS colonne, {check.valeur} AS valeur, "
