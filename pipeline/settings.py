@@ -8,6 +8,7 @@ read from the data folder (``OBSERVATOIRE_DATA_DIR``, default ``<home>/data_raw`
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -27,10 +28,22 @@ EPCI_SIREN_DEFAULT = "242100410"
 #: another process reads), so that the runs of one home take turns instead of failing on the lock.
 WRITER_POOL = "duckdb_writer"
 
-_DAGSTER_YAML = f"""\
+
+def dagster_yaml(dagster_home: Path) -> str:
+    """The ``dagster.yaml`` of the observatoire's Dagster instance in ``dagster_home``: Dagster's
+    SQLite storage in its usual place (``history/``), its engines kept
+    (:mod:`pipeline.dagster_storage`); one run at a time in the warehouse's pool."""
+    return f"""\
 # Written by pipeline/settings.py: the observatoire's Dagster instance.
 telemetry:
   enabled: false
+storage:
+  # Dagster's SQLite storage, each database's engine kept between two writes (pipeline/dagster_storage.py)
+  custom:
+    module: pipeline.dagster_storage
+    class: StockageSqlite
+    config:
+      base_dir: {json.dumps(str(dagster_home))}
 concurrency:
   pools:
     # DuckDB locks its file: every op that opens the warehouse is in the pool {WRITER_POOL!r}.
@@ -119,8 +132,9 @@ class Settings:
         for folder in (self.warehouse.parent, self.dagster_home, self.cache_dir, self.output_dir):
             folder.mkdir(parents=True, exist_ok=True)
         instance_file = self.dagster_home / "dagster.yaml"
-        if not instance_file.exists() or instance_file.read_text() != _DAGSTER_YAML:
-            instance_file.write_text(_DAGSTER_YAML)
+        attendu = dagster_yaml(self.dagster_home)
+        if not instance_file.exists() or instance_file.read_text() != attendu:
+            instance_file.write_text(attendu)
         os.environ.update(self.environment())
         return self
 
