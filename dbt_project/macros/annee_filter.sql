@@ -21,9 +21,10 @@
 {#- The month of a monthly dashboard run: OBSERVATOIRE_MOIS_MAX (AAAA-MM), set by the dashboard's asset
     (pipeline/assets/tableau_de_bord.py) for its dbt invocation only. The monthly extracts after that
     month are left out of staging, so every mart of its year counts the year to date; unset (every
-    other run), every month ingested. -#}
+    other run), every month ingested. Read when the model runs (`execute`), not while dbt parses: a
+    variable read while parsing is recorded, and its file parsed again whenever the value changes. -#}
 {% macro mois_filter() -%}
-    {%- set mois_max = env_var('OBSERVATOIRE_MOIS_MAX', '') -%}
+    {%- set mois_max = env_var('OBSERVATOIRE_MOIS_MAX', '') if execute else '' -%}
     {%- if mois_max -%}
     where annee * 100 + mois <= {{ mois_max[:4] | int * 100 + mois_max[5:7] | int }}
     {%- endif -%}

@@ -46,9 +46,11 @@
 
 {#- Whether the run's extracts are the demo's: OBSERVATOIRE_DONNEES_FICTIVES = oui, set by the Dagster
     dbt ops from the data folder's demo marker (pipeline.assets.dbt.dbt_env). Unset means real data:
-    a referential value marked `demo` is then never used. -#}
+    a referential value marked `demo` is then never used. Read when the model runs (`execute`), not
+    while dbt parses: what dbt reads while parsing, it records, and parses the file again each time the
+    value differs (a home's first run, from the parse prepared without it). -#}
 {% macro donnees_fictives() -%}
-    {{ env_var('OBSERVATOIRE_DONNEES_FICTIVES', 'non') == 'oui' }}
+    {%- if execute -%}{{ env_var('OBSERVATOIRE_DONNEES_FICTIVES', 'non') == 'oui' }}{%- else -%}False{%- endif -%}
 {%- endmacro %}
 
 {#- The resource thresholds of the EPCI a run may use (ref_seuils_quartiles): every value on the demo;
@@ -81,7 +83,8 @@
     || 'ministériel de ' || {{ annee }} || ' pour l''EPCI, avec leur source'
 {%- endmacro %}
 
-{#- The EPCI whose thresholds apply (SIREN, as the seeds carry it); Dijon métropole by default. -#}
+{#- The EPCI whose thresholds apply (SIREN, as the seeds carry it); Dijon métropole by default. Read when
+    the model runs, as donnees_fictives(). -#}
 {% macro epci_siren() -%}
-    '{{ env_var("OBSERVATOIRE_EPCI", "242100410") }}'
+    '{%- if execute -%}{{ env_var("OBSERVATOIRE_EPCI", "242100410") }}{%- endif -%}'
 {%- endmacro %}

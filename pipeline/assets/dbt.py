@@ -250,18 +250,16 @@ def seed_parse(prepared: Path | None = None) -> Path | None:
     """A home's first dbt invocation starts from the parse the manifest's preparation left beside the
     manifest (``dbt_project/target``, the same project files) instead of parsing the whole project
     (≈ 6 s, 10–30 s under load): it is copied into the home's dbt folder when that folder has no parse
-    yet. dbt checks it as it checks any saved parse — files, profile, vars, environment — and parses
-    again what differs, everything when the profile does. The profile holds the warehouse's absolute
-    path, which differs from home to home: the copy is given the hash dbt computes for this home's
-    profile (:func:`_with_profile_of`), when the prepared parse's is the one of the preparation's
-    warehouse and nothing else of the profile changed. The home's parse, when there is one, is never
-    replaced. Returns the seeded file, or None."""
+    yet, made what dbt would have saved for this home (:func:`_pour_ce_foyer`). dbt checks it as it
+    checks any saved parse — files, profile, vars, environment — and parses again what differs,
+    everything when the profile does. The home's parse, when there is one, is never replaced. Returns
+    the seeded file, or None."""
     prepared = prepared or DBT_PROJECT.manifest_path.parent / PARTIAL_PARSE_FILE_NAME
     home_parse = dbt_dir() / PARTIAL_PARSE_FILE_NAME
     if home_parse.exists() or not prepared.exists() or home_parse == prepared:
         return None
     home_parse.parent.mkdir(parents=True, exist_ok=True)
-    contents = _with_profile_of(prepared, os.environ.get("OBSERVATOIRE_WAREHOUSE"))
+    contents = _pour_ce_foyer(prepared, os.environ.get("OBSERVATOIRE_WAREHOUSE"))
     if contents is None:
         shutil.copy2(prepared, home_parse)
     else:
@@ -302,27 +300,45 @@ def profile_hash(warehouse: str, project_dir: Path = DBT_PROJECT_DIR) -> str:
     return hashlib.sha256(pprint.pformat(keys).encode("utf-8")).hexdigest()
 
 
-def _with_profile_of(prepared: Path, warehouse: str | None) -> bytes | None:
-    """The prepared parse with the profile hash of ``warehouse``'s home; None when it is to be copied
-    as it is (the same warehouse, no record of the preparation's, or a profile differing in more than
-    the path: dbt then parses everything, as it would have)."""
-    record = prepared.parent / PREPARED_WAREHOUSE
-    if not warehouse or not record.exists():
-        return None
-    prepared_for = record.read_text(encoding="utf-8").strip()
-    if prepared_for == warehouse:
-        return None
+def _pour_ce_foyer(prepared: Path, warehouse: str | None) -> bytes | None:
+    """The prepared parse as dbt would have saved it in this home; None when it is to be copied as it is
+    (nothing to change, or not a parse this code knows: dbt decides). Two things differ:
+
+    - the profile holds the warehouse's absolute path, which differs from home to home: the copy is
+      given the hash dbt computes for this home's profile, when the prepared parse's is the one of the
+      preparation's warehouse (:data:`PREPARED_WAREHOUSE`) and nothing else of the profile changed;
+    - dagster-dbt's preparer blanks the checksum of every seed, so that a parse prepared in one place
+      and used in another reparses them (a seed holds the absolute path of its project): the seeds
+      whose path is the project's, here, get the checksum dbt computes for their file (its own
+      function), instead of being parsed again with whatever refers to them (≈ 0.6 s of a home's
+      first run)."""
     import msgpack
 
     try:
         parse = msgpack.unpackb(prepared.read_bytes(), raw=False, strict_map_key=False)
-        saved = parse["state_check"]["profile_hash"]
+        saved, files = parse["state_check"]["profile_hash"], parse["files"]
     except Exception:  # noqa: BLE001 — not a parse this code knows: dbt decides
         return None
-    if saved.get("checksum") != profile_hash(prepared_for):
-        return None
-    saved["checksum"] = profile_hash(warehouse)
-    return msgpack.packb(parse, use_bin_type=True)
+    change = False
+    record = prepared.parent / PREPARED_WAREHOUSE
+    prepared_for = record.read_text(encoding="utf-8").strip() if record.exists() else None
+    if warehouse and prepared_for and prepared_for != warehouse and saved.get("checksum") == profile_hash(prepared_for):
+        saved["checksum"] = profile_hash(warehouse)
+        change = True
+    from dbt.contracts.files import FilePath
+    from dbt.parser.read_files import load_seed_source_file
+
+    projet = str(prepared.parent.parent)
+    for entree in files.values():
+        chemin = entree.get("path") or {}
+        if (entree.get("parse_file_type") == "seed" and set(entree.get("checksum", {}).get("checksum", "")) == {"0"}
+                and chemin.get("project_root") == projet
+                and (Path(projet) / chemin.get("searched_path", "") / chemin.get("relative_path", "")).is_file()):
+            fichier = FilePath(searched_path=chemin["searched_path"], relative_path=chemin["relative_path"],
+                               modification_time=chemin.get("modification_time", 0.0), project_root=projet)
+            entree["checksum"] = load_seed_source_file(fichier, entree.get("project_name")).checksum.to_dict()
+            change = True
+    return msgpack.packb(parse, use_bin_type=True) if change else None
 
 
 def keep_test_results(target_path: Path, run_id: str, op: str) -> Path | None:
