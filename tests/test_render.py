@@ -88,6 +88,62 @@ def test_a_failing_cell_is_a_render_error(tmp_path):
         render_document(source, "essai.qmd", tmp_path / "build", {"annee": 1}, {}, use_quarto=False)
 
 
+ETAT_DU_NOYAU = """---
+title: "Noyau"
+format:
+  typst:
+    template-partials: [typst-template.typ, typst-show.typ]
+---
+
+```{python}
+#| output: asis
+import os, sys
+print(f"dossier {os.getcwd()} ; pyplot {'matplotlib.pyplot' in sys.modules} ; annee {'annee' in dir()}")
+```
+"""
+
+
+def test_a_kernel_started_ahead_is_taken_by_the_next_render_which_runs_in_the_build_folder(tmp_path):
+    """prechauffer starts the document's kernel and imports (plus pyplot) before the render; the render
+    takes it — its cells run in the build folder, from a namespace with nothing of the document in
+    it — and stops it after; a second render has none ahead and starts its own, as before."""
+    from pipeline.reports import render
+
+    source = tmp_path / "doc"
+    shutil.copytree(REPORTS_DIR / "atlas", source, ignore=shutil.ignore_patterns("*.qmd"))
+    (source / "noyau.qmd").write_text(ETAT_DU_NOYAU, encoding="utf-8")
+    assert render.imports_du_document(parse_qmd(ETAT_DU_NOYAU)) == "import os, sys\nimport matplotlib.pyplot"
+
+    def rendu(build) -> str:
+        render_document(source, "noyau.qmd", build, {}, {}, use_quarto=False)
+        return re.search(r"dossier .*", (build / "noyau.md").read_text(encoding="utf-8")).group(0)
+
+    render.prechauffer(source, "noyau.qmd")
+    noyau = next(iter(render._NOYAUX.values())).result(timeout=120).manager
+    assert noyau.is_alive()
+    assert rendu(tmp_path / "b1") == f"dossier {tmp_path / 'b1'} ; pyplot True ; annee False"
+    assert not noyau.is_alive() and render._NOYAUX == {}
+    # without a kernel ahead: a new one, which has not imported pyplot
+    assert rendu(tmp_path / "b2") == f"dossier {tmp_path / 'b2'} ; pyplot False ; annee False"
+
+
+def test_a_kernel_that_could_not_start_ahead_leaves_the_render_as_it_was(tmp_path, monkeypatch):
+    """A failure of the kernel ahead (here: an import that fails) is not the render's: it starts its
+    own kernel, and a failing cell is still said as the document's."""
+    from pipeline.reports import render
+
+    source = tmp_path / "doc"
+    shutil.copytree(REPORTS_DIR / "atlas", source, ignore=shutil.ignore_patterns("*.qmd"))
+    (source / "essai.qmd").write_text(QMD, encoding="utf-8")
+    monkeypatch.setattr(render, "IMPORTS_DES_FIGURES", "import module_qui_n_existe_pas")
+    render.prechauffer(source, "essai.qmd")
+    with pytest.raises(render.RenderError):
+        next(iter(render._NOYAUX.values())).result(timeout=120)
+    pdf = render_document(source, "essai.qmd", tmp_path / "build", {"annee": 2031}, {}, use_quarto=False)
+    assert "Année 2031 injectée." in re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(pdf).pages))
+    assert render._NOYAUX == {}
+
+
 def test_publish_archives_the_previous_file(tmp_path):
     target = tmp_path / "out" / "atlas.pdf"
     first = tmp_path / "a.pdf"

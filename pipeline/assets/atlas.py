@@ -12,7 +12,8 @@ machine's other core; the atlas step takes that render (:func:`atlas_rendu`) whe
 folder it would read, and renders otherwise. Nothing is published before the check and the atlas step
 have passed: a failed audit skips the atlas step and the publication, and the render left in the build
 folder is replaced by the next run's. Only where the run's steps share this process (the command
-line's runs: :func:`pipeline.assets.publication.rendu_en_avance_possible`).
+line's runs: :func:`pipeline.assets.publication.rendu_en_avance_possible`). There, the render's kernel
+itself is started when the step that builds the tables begins (:func:`prechauffer_atlas`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from pipeline.publication.ecriture import METADONNEES
 from pipeline.publication.lecture import PublicationLue
-from pipeline.reports.render import render_document
+from pipeline.reports.render import prechauffer, render_document
 from pipeline.settings import REPORTS_DIR, Settings
 
 ATLAS_DIR = REPORTS_DIR / "atlas"
@@ -100,6 +101,12 @@ def _rendre(settings: Settings, annee: int, publication: Path) -> tuple[Path, fl
     with _UN_RENDU:
         debut = time.perf_counter()
         return build_atlas(settings, annee, publication), time.perf_counter() - debut
+
+
+def prechauffer_atlas() -> None:
+    """Start the atlas's kernel now (:func:`pipeline.reports.render.prechauffer`): while the tables of
+    the year are built, so that the render started ahead begins with its cells."""
+    prechauffer(ATLAS_DIR, "atlas.qmd")
 
 
 def rendre_en_avance(settings: Settings, annee: int, publication: Path) -> None:

@@ -32,7 +32,7 @@ import dagster as dg
 from pipeline.assets.dbt import dbt_docs_dir
 from pipeline.assets.quality import NON_REUSSIES
 from pipeline.quality.docs import DATA_DOCS, DBT_DOCS, ecrire_data_docs, ecrire_dbt_docs
-from pipeline.assets.atlas import atlas_metadata, atlas_path, atlas_rendu, rendre_en_avance
+from pipeline.assets.atlas import atlas_metadata, atlas_path, atlas_rendu, prechauffer_atlas, rendre_en_avance
 from pipeline.partitions import annual_partitions, years_from_tags, years_of_keys
 from pipeline.provenance import is_demo
 from pipeline.publication.catalogue import Catalogue, charger
@@ -163,6 +163,8 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         """The indicator tables of each year after the disclosure rule — CSV, XLSX, GeoPackage — built for
         publication; the indicators without their sources listed « non renseigné »."""
         settings = observatoire.settings()
+        if rendu_en_avance_possible(context):  # the atlas's kernel starts on the other core meanwhile
+            prechauffer_atlas()
         resume, objectifs_absents = [], []
         familles = {i.code: i.famille for i in catalogue.indicateurs}
         controles = controles_du_run(context.instance, context.run_id, settings.dbt_dir)
