@@ -192,8 +192,15 @@ def relations_du_lien(lien: Lien, tables: Mapping[str, TableSysteme]) -> list[Re
     autres = [x for x in ensemble.indicateur.dimensions if x not in lien.ensemble.par and x not in lien.ensemble.filtre]
     relations = []
     inclus = lien.relation == "inclus"
+    # each column as text and as numbers once (not once per group: a link by commune has hundreds)
+    textes = {dimension: d[dimension].astype("string").to_numpy(dtype=object, na_value=None)
+              for dimension in lien.detail.par}
+    membres_de = {c: pd.to_numeric(d[c], errors="coerce").to_numpy(dtype=float) for c in lien.detail.colonnes}
+    marges_de = {c: pd.to_numeric(e[c], errors="coerce").to_numpy(dtype=float) for c in lien.ensemble.colonnes}
+    feuilles = feuilles.to_numpy(dtype=bool)
+    annees_d = d["annee"].to_numpy()
     for annee in sorted(set(d.loc[feuilles, "annee"]) & set(e.loc[candidates, "annee"])):
-        feuilles_annee = feuilles & d["annee"].eq(annee)
+        feuilles_annee = feuilles & (annees_d == annee)
         lignes = e[candidates & e["annee"].eq(annee)]
         for cle, groupe in lignes.groupby(list(lien.ensemble.par), dropna=False, sort=False):
             cle = cle if isinstance(cle, tuple) else (cle,)
@@ -205,14 +212,14 @@ def relations_du_lien(lien: Lien, tables: Mapping[str, TableSysteme]) -> list[Re
             choisies = feuilles_annee.copy()
             for dimension, valeur in zip(lien.detail.par, cle):
                 if str(valeur) != TOTAL:
-                    choisies &= d[dimension].astype("string").eq(str(valeur)).fillna(False)
-            positions = np.flatnonzero(choisies.to_numpy())
+                    choisies &= textes[dimension] == str(valeur)  # a missing value (None) is no member
+            positions = np.flatnonzero(choisies)
             if len(positions) == 0:
                 continue
             position_marge = int(e.index.get_loc(groupe.index[0]))
             for colonne_detail, colonne_ensemble in zip(lien.detail.colonnes, lien.ensemble.colonnes):
-                membres = pd.to_numeric(d[colonne_detail], errors="coerce").to_numpy(dtype=float)[positions]
-                marge = float(pd.to_numeric(e[colonne_ensemble], errors="coerce").to_numpy(dtype=float)[position_marge])
+                membres = membres_de[colonne_detail][positions]
+                marge = float(marges_de[colonne_ensemble][position_marge])
                 if _tient(membres, marge, inclus):
                     relations.append(Relation(detail.globales(positions), int(ensemble.globales([position_marge])[0]),
                                               colonne_detail, colonne_ensemble, inclus=inclus,
