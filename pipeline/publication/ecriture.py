@@ -149,29 +149,28 @@ def resume_audit(preparation: Preparation) -> dict[str, Any]:
 
 def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> None:
     """The workbook for people: « Lisez-moi » (stamp, rule, contents, non renseignés), one sheet per code.
-    Written in openpyxl's write-only mode (rows streamed to the file)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    Written by XlsxWriter row by row (``constant_memory``: each row goes to the file as it is written),
+    every text as text — never read as a formula, a link or a number."""
+    import xlsxwriter
 
-    classeur = Workbook(write_only=True)
-    lisez_moi = classeur.create_sheet(LISEZ_MOI)
-    for lettre, largeur in zip("ABCDEFGH", (28, 60, 12, 24, 8, 10, 80, 40)):
-        lisez_moi.column_dimensions[lettre].width = largeur
+    classeur = xlsxwriter.Workbook(str(chemin), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    lisez_moi = classeur.add_worksheet(LISEZ_MOI)
+    for rang, largeur in enumerate((28, 60, 12, 24, 8, 10, 80, 40)):
+        lisez_moi.set_column(rang, rang, largeur)
+    numero = iter(range(1_048_576))
 
-    def ligne(valeurs: list, police: Font | None = None, premiere_seule: bool = False) -> None:
-        cellules = []
+    def ligne(valeurs: list, police=None, premiere_seule: bool = False) -> None:
+        rang_ligne = next(numero)
         for rang, valeur in enumerate(valeurs):
-            cellule = WriteOnlyCell(lisez_moi, value=valeur)
-            if police is not None and (rang == 0 or not premiere_seule):
-                cellule.font = police
-            cellules.append(cellule)
-        lisez_moi.append(cellules)
+            if valeur is not None:
+                lisez_moi.write(rang_ligne, rang, valeur, police if police is not None and (rang == 0 or not premiere_seule)
+                                else None)
 
-    gras = Font(bold=True)
-    ligne([f"Indicateurs de l'observatoire du parc social — {tampon.annee}"], Font(bold=True, size=14))
+    gras = classeur.add_format({"bold": True})
+    ligne([f"Indicateurs de l'observatoire du parc social — {tampon.annee}"], classeur.add_format({"bold": True, "font_size": 14}))
     for mention in tampon.mentions:
-        ligne([mention], Font(bold=True, color="C00000"))
+        ligne([mention], classeur.add_format({"bold": True, "font_color": "#C00000"}))
     ligne([])
     for libelle, valeur in tampon.lignes():
         ligne([libelle, valeur], gras, premiere_seule=True)
@@ -200,20 +199,17 @@ def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> N
         ligne([absent.code, absent.libelle, absent.raison])
 
     for table in preparation.tables:
-        feuille = classeur.create_sheet(table.indicateur.code)  # ≤ 31 characters: checked by the catalogue
-        feuille.freeze_panes = "A2"
-        entete = []
-        for colonne in table.donnees.columns:
-            cellule = WriteOnlyCell(feuille, value=colonne)
-            cellule.font = gras
-            entete.append(cellule)
-        feuille.append(entete)
-        for valeurs in lignes(table):
-            feuille.append([float(v) if isinstance(v, Decimal) else v for v in valeurs])
-    classeur.properties.title = f"Indicateurs de l'observatoire du parc social — {tampon.annee}"
-    classeur.properties.creator = "observatoire"
-    classeur.properties.description = " · ".join([*tampon.mentions, *(f"{k} : {v}" for k, v in tampon.lignes())])
-    classeur.save(chemin)
+        feuille = classeur.add_worksheet(table.indicateur.code)  # ≤ 31 characters: checked by the catalogue
+        feuille.freeze_panes(1, 0)
+        feuille.write_row(0, 0, list(table.donnees.columns), gras)
+        for rang, valeurs in enumerate(lignes(table), start=1):
+            feuille.write_row(rang, 0, [float(v) if isinstance(v, Decimal) else v for v in valeurs])  # None: empty
+    classeur.set_properties({
+        "title": f"Indicateurs de l'observatoire du parc social — {tampon.annee}",
+        "author": "observatoire",
+        "comments": " · ".join([*tampon.mentions, *(f"{k} : {v}" for k, v in tampon.lignes())]),
+    })
+    classeur.close()
 
 
 def sha256(chemin: Path) -> str:
