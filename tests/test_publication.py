@@ -200,6 +200,30 @@ def test_workbook_has_a_stamped_readme_then_one_sheet_per_code(warehouse, tmp_pa
                                                                           (2021, "21231", 5, 40, 0.125, False)]
 
 
+def test_the_workbooks_texts_stay_texts(tmp_path):
+    """A résidence or a label that looks like a formula, a link or a number is written as the text it
+    is (XlsxWriter would otherwise write « =… » as a formula and « 0123 » as 123); a missing figure is
+    an empty cell, a masked one « s »."""
+    from pipeline.publication.catalogue import charger
+    from pipeline.publication.ecriture import ecrire_classeur
+    from pipeline.publication.tables import Preparation, TablePubliee
+    from pipeline.publication.tampon import Tampon
+
+    indicateur = charger().indicateurs[0]
+    donnees = pd.DataFrame({"annee": [2021, 2021, 2021], "residence": ["=1+1", "https://exemple.fr", "0123"],
+                            "valeur": [1.5, None, 7], "secret": [False, False, True]})
+    masque = pd.DataFrame({"valeur": [False, False, True]})
+    tampon = Tampon(annee=2021, epci="242100410", sources={"rpls": "2021"}, run_id="r", code_version="v",
+                    date="01/01/2030", demo=False)
+    chemin = tmp_path / "classeur.xlsx"
+    ecrire_classeur(Preparation((TablePubliee(indicateur, donnees, masque=masque),), (), None, None), tampon, chemin)
+    feuille = load_workbook(chemin)[indicateur.code]
+    assert list(feuille.iter_rows(values_only=True)) == [
+        ("annee", "residence", "valeur", "secret"), (2021, "=1+1", 1.5, False), (2021, "https://exemple.fr", None, False),
+        (2021, "0123", "s", True)]
+    assert feuille["B2"].data_type == "s" and feuille.freeze_panes == "A2"
+
+
 def test_folder_metadata_stamps_every_file(warehouse, tmp_path):
     publication = exporter_annee(warehouse, 2021, tmp_path / "out", estampille(), "242100410", CATALOGUE)
     meta = json.loads((publication.dossier / "_metadonnees.json").read_text(encoding="utf-8"))
