@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,29 @@ def test_dbt_runs_in_the_runs_process_parses_once_and_leaves_the_warehouse_to_ot
                             str(home.warehouse)], capture_output=True, text=True, timeout=120)
     assert ecrit.returncode == 0, ecrit.stderr[-1000:]
     assert int(ecrit.stdout) > 0
+
+
+def test_dbt_prints_its_info_lines_without_formatting_its_debug_events(home, monkeypatch, capsys):
+    """dbt's console logger formatted every event, each statement's debug ones too, before Python's
+    logging dropped them: the invocation runs without it, and prints the lines of level info and up
+    as dbt would (« HH:MM:SS  1 of 1 OK loaded seed file … »)."""
+    from dbt_common.events.logger import _TextLogger
+
+    from pipeline.assets import dbt as module
+
+    prepare_dbt_project(home.warehouse)
+    formatees = []
+    create_line = _TextLogger.create_line
+    monkeypatch.setattr(_TextLogger, "create_line", lambda self, msg: formatees.append(msg.info.level) or create_line(self, msg))
+    monkeypatch.setattr(module, "_MANIFESTES", {})
+    module.manifeste()
+    formatees.clear()  # (the parse runs with --quiet, as before)
+    module.invoquer_dbt(["seed", "--select", "ref_bailleurs"], run_id="abcdef123")
+    sortie = capsys.readouterr().out
+    assert formatees == []
+    assert re.search(r"^\d\d:\d\d:\d\d  Running with dbt=", sortie, re.MULTILINE), sortie[-2000:]
+    assert re.search(r"^\d\d:\d\d:\d\d  1 of 1 OK loaded seed file referentiels\.ref_bailleurs", sortie, re.MULTILINE)
+    assert "Done. PASS=1" in sortie and "BEGIN" not in sortie  # no debug line
 
 
 def test_a_failed_dbt_invocation_raises_naming_what_failed(home, monkeypatch):

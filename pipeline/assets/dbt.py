@@ -24,8 +24,10 @@ import json
 import os
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,14 +199,30 @@ def liberer_entrepot() -> None:
         environnement.close()
 
 
+#: The levels of dbt's events printed in the run's log, as dbt's console logger prints them by default.
+NIVEAUX_IMPRIMES = frozenset({"info", "warn", "error"})
+_IMPRESSION = threading.Lock()
+
+
+def _ligne_dbt(message) -> None:
+    """One event of dbt as its console logger writes it at its default level (``HH:MM:SS  message``,
+    the environment's secrets scrubbed by dbt's own scrubber), on this process's standard output."""
+    from dbt_common.events.functions import env_scrubber
+
+    ligne = f"{datetime.now():%H:%M:%S}  {env_scrubber(message.info.msg)}"
+    with _IMPRESSION:  # dbt's threads
+        print(ligne, flush=True)
+
+
 def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str = "dbt", run_id: str = "",
                  target: Path | None = None) -> InvocationDbt:
     """``dbt <args>`` in this process (dbt's programmatic entry point, ``dbtRunner``), from the parse of
     :func:`manifeste`, into a target folder of its own under the home's dbt folder
     (``<nom>-<run>-<id>``, or ``target``: its ``run_results.json``, and ``dbt.log`` when
-    ``DBT_LOG_LEVEL_FILE`` asks for it: :meth:`pipeline.settings.Settings.environment`); dbt prints
-    its lines as a ``dbt`` process would (the run's log). Raises when dbt fails, naming the failed
-    nodes; the warehouse is closed in any case (:func:`liberer_entrepot`)."""
+    ``DBT_LOG_LEVEL_FILE`` asks for it: :meth:`pipeline.settings.Settings.environment`); dbt's lines
+    of level info and above are printed as a ``dbt`` process prints them (the run's log:
+    :func:`_ligne_dbt`). Raises when dbt fails, naming the failed nodes; the warehouse is closed in any
+    case (:func:`liberer_entrepot`)."""
     from dbt.artifacts.schemas.run import RunExecutionResult
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
@@ -216,13 +234,18 @@ def invoquer_dbt(args: list[str], project_dir: Path = DBT_PROJECT_DIR, nom: str 
     def garder(message) -> None:  # dbt's threads: list.append is atomic
         if message.info.name in EVENEMENTS_RESULTAT:
             evenements.append(msg_to_dict(message))
+        if message.info.level in NIVEAUX_IMPRIMES:
+            _ligne_dbt(message)
 
     try:
         # --no-write-json: dbt would write the whole manifest again after every build (≈ 0.3 s an op,
         # measured alternately); the docs write the parse's once (generate_docs). run_results.json is
-        # written here, from the result.
+        # written here, from the result. --log-level none: dbt's console logger formats every event,
+        # its debug ones too (each statement, each BEGIN and COMMIT, scrubbed of the environment's
+        # secrets: a walk through os.environ), before Python's logging drops those under its level —
+        # ≈ 1 s of the marts op's 4–5 s; garder prints the lines it would have kept.
         resultat = dbtRunner(manifest=manifest, callbacks=[garder]).invoke(
-            [*args, *_options(project_dir, target), "--no-write-json"])
+            [*args, *_options(project_dir, target), "--no-write-json", "--log-level", "none"])
     finally:
         liberer_entrepot()
     if isinstance(resultat.result, RunExecutionResult):
