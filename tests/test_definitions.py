@@ -293,6 +293,17 @@ def test_a_fresh_homes_copy_of_the_prepared_parse_is_taken_up_by_dbt_without_a_f
     # models whose macros read the environment
     assert "no changes found, skipping parsing" in parse.stdout, parse.stdout[-3000:]
 
+    # a seed edited since the preparation keeps the blank checksum: dbt parses it again
+    seeded.unlink()
+    seed = projet / "seeds" / "ref_secret_statistique.csv"
+    lignes = seed.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    seed.write_text("\n".join([*lignes, lignes[-1]]) + "\n", encoding="utf-8")  # a row more
+    seeds = {k: f["checksum"]["checksum"] for k, f in msgpack.unpackb(
+        seed_parse(prepared).read_bytes(), raw=False, strict_map_key=False)["files"].items()
+        if f.get("parse_file_type") == "seed"}
+    assert set(seeds["observatoire://seeds/ref_secret_statistique.csv"]) == {"0"}
+    assert set(seeds["observatoire://seeds/ref_epci.csv"]) != {"0"}
+
     # the record names another warehouse than the one the parse was prepared with: the profile's hash
     # is left as it was prepared (dbt decides)
     (projet / "target" / PREPARED_WAREHOUSE).write_text(str(tmp_path / "ailleurs.duckdb"))

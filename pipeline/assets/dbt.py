@@ -352,6 +352,7 @@ def _pour_ce_foyer(prepared: Path, warehouse: str | None) -> bytes | None:
     from dbt.parser.read_files import load_seed_source_file
 
     projet = str(prepared.parent.parent)
+    noeuds = parse.get("nodes") or {}
     for entree in files.values():
         chemin = entree.get("path") or {}
         if (entree.get("parse_file_type") == "seed" and set(entree.get("checksum", {}).get("checksum", "")) == {"0"}
@@ -359,8 +360,12 @@ def _pour_ce_foyer(prepared: Path, warehouse: str | None) -> bytes | None:
                 and (Path(projet) / chemin.get("searched_path", "") / chemin.get("relative_path", "")).is_file()):
             fichier = FilePath(searched_path=chemin["searched_path"], relative_path=chemin["relative_path"],
                                modification_time=chemin.get("modification_time", 0.0), project_root=projet)
-            entree["checksum"] = load_seed_source_file(fichier, entree.get("project_name")).checksum.to_dict()
-            change = True
+            somme = load_seed_source_file(fichier, entree.get("project_name")).checksum.to_dict()
+            # only a seed whose file is still what was parsed (its node's checksum): an edited seed
+            # keeps the blank, and dbt parses it again
+            if entree.get("nodes") and all((noeuds.get(n) or {}).get("checksum") == somme for n in entree["nodes"]):
+                entree["checksum"] = somme
+                change = True
     return msgpack.packb(parse, use_bin_type=True) if change else None
 
 
