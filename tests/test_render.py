@@ -103,7 +103,7 @@ print(f"dossier {os.getcwd()} ; pyplot {'matplotlib.pyplot' in sys.modules} ; an
 """
 
 
-def test_a_kernel_started_ahead_is_taken_by_the_next_render_which_runs_in_the_build_folder(tmp_path):
+def test_a_kernel_started_ahead_is_taken_by_the_next_render_which_runs_in_the_build_folder(tmp_path, monkeypatch):
     """prechauffer starts the document's kernel and imports (plus pyplot) before the render; the render
     takes it — its cells run in the build folder, from a namespace with nothing of the document in
     it — and stops it after; a second render has none ahead and starts its own, as before."""
@@ -113,6 +113,7 @@ def test_a_kernel_started_ahead_is_taken_by_the_next_render_which_runs_in_the_bu
     shutil.copytree(REPORTS_DIR / "atlas", source, ignore=shutil.ignore_patterns("*.qmd"))
     (source / "noyau.qmd").write_text(ETAT_DU_NOYAU, encoding="utf-8")
     assert render.imports_du_document(parse_qmd(ETAT_DU_NOYAU)) == "import os, sys\nimport matplotlib.pyplot"
+    monkeypatch.setattr(render, "_NOYAUX", {})
 
     def rendu(build) -> str:
         render_document(source, "noyau.qmd", build, {}, {}, use_quarto=False)
@@ -126,6 +127,19 @@ def test_a_kernel_started_ahead_is_taken_by_the_next_render_which_runs_in_the_bu
     # without a kernel ahead: a new one, which has not imported pyplot
     assert rendu(tmp_path / "b2") == f"dossier {tmp_path / 'b2'} ; pyplot False ; annee False"
 
+    # a kernel ahead that died before the render: a new one, as without it
+    render.prechauffer(source, "noyau.qmd")
+    mort = next(iter(render._NOYAUX.values())).result(timeout=120)
+    mort.manager.shutdown_kernel(now=True)
+    assert rendu(tmp_path / "b3") == f"dossier {tmp_path / 'b3'} ; pyplot False ; annee False"
+    assert not mort.sockets.exists()
+
+    # one no render took (a run that failed before its atlas): stopped at exit, its sockets removed
+    render.prechauffer(source, "noyau.qmd")
+    reste = next(iter(render._NOYAUX.values())).result(timeout=120)
+    render._arreter_les_noyaux_restes()
+    assert not reste.manager.is_alive() and not reste.sockets.exists() and render._NOYAUX == {}
+
 
 def test_a_kernel_that_could_not_start_ahead_leaves_the_render_as_it_was(tmp_path, monkeypatch):
     """A failure of the kernel ahead (here: an import that fails) is not the render's: it starts its
@@ -136,6 +150,7 @@ def test_a_kernel_that_could_not_start_ahead_leaves_the_render_as_it_was(tmp_pat
     shutil.copytree(REPORTS_DIR / "atlas", source, ignore=shutil.ignore_patterns("*.qmd"))
     (source / "essai.qmd").write_text(QMD, encoding="utf-8")
     monkeypatch.setattr(render, "IMPORTS_DES_FIGURES", "import module_qui_n_existe_pas")
+    monkeypatch.setattr(render, "_NOYAUX", {})
     render.prechauffer(source, "essai.qmd")
     with pytest.raises(render.RenderError):
         next(iter(render._NOYAUX.values())).result(timeout=120)

@@ -26,6 +26,7 @@ the cells run in it as they would in a new kernel — in the build folder, from 
 from __future__ import annotations
 
 import ast
+import atexit
 import base64
 import os
 import re
@@ -172,7 +173,12 @@ def prechauffer(source_dir: Path, qmd_name: str, timeout: int = 120) -> None:
     render (:func:`_execute` takes it). A kernel already started for the same imports is kept. A
     process that ends without rendering does not wait for it; the kernel stops when it sees its parent
     gone (ipykernel's parent poller)."""
-    imports = imports_du_document(parse_qmd((source_dir / qmd_name).read_text(encoding="utf-8")))
+    if shutil.which("quarto") is not None:
+        return  # Quarto renders with kernels of its own (render_document)
+    try:
+        imports = imports_du_document(parse_qmd((source_dir / qmd_name).read_text(encoding="utf-8")))
+    except Exception:  # noqa: BLE001 — an unreadable document: its render says why
+        return
     with _NOYAUX_VERROU:
         if imports in _NOYAUX:
             return
@@ -189,7 +195,8 @@ def prechauffer(source_dir: Path, qmd_name: str, timeout: int = 120) -> None:
             sockets = Path(tempfile.mkdtemp(prefix="observatoire_noyau_"))
             noyau = _NoyauChaud(KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "noyau")),
                                 sockets, imports)
-            noyau.manager.start_kernel()
+            # as nbclient starts its kernels: no IPython history written to the user's home
+            noyau.manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
             _executer_dans(noyau.manager, imports, timeout)
             pret.set_result(noyau)
         except BaseException as err:  # the render starts a kernel of its own then
@@ -198,6 +205,19 @@ def prechauffer(source_dir: Path, qmd_name: str, timeout: int = 120) -> None:
             pret.set_exception(err)
 
     threading.Thread(target=demarrer, name="noyau-en-avance", daemon=True).start()
+
+
+@atexit.register
+def _arreter_les_noyaux_restes() -> None:
+    """At exit, the kernels started ahead that no render took (a run that failed before its atlas):
+    stopped, their sockets' folder removed (the kernel would stop anyway when it sees its parent gone;
+    the folder would stay)."""
+    with _NOYAUX_VERROU:
+        restes = list(_NOYAUX.values())
+        _NOYAUX.clear()
+    for pret in restes:
+        if pret.done() and pret.exception() is None:
+            pret.result().arreter()
 
 
 def _noyau_en_avance(document: QmdDocument) -> _NoyauChaud | None:
@@ -230,8 +250,13 @@ def _execute(document: QmdDocument, params: dict[str, Any], workdir: Path, timeo
             notebook.cells.append(nbformat.v4.new_code_cell(parameter_source(params)))
     noyau = _noyau_en_avance(document)
     if noyau is not None:
+        try:
+            _executer_dans(noyau.manager, f"import os as _os; _os.chdir({str(workdir)!r}); del _os", timeout)
+        except Exception:  # noqa: BLE001 — a kernel ahead that died meanwhile: a new one, as without it
+            noyau.arreter()
+            noyau = None
+    if noyau is not None:
         manager = noyau.manager
-        _executer_dans(manager, f"import os as _os; _os.chdir({str(workdir)!r}); del _os", timeout)
     else:
         # IPC sockets in the build folder: no TCP port, nothing listening beyond this process.
         manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"))
