@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import geopandas as gpd
 import pandas as pd
 import shapely
@@ -160,6 +161,7 @@ def ingest_files(conn, settings: Settings, spec: SourceSpec, fichiers: list[tupl
             raise dg.Failure(description=str(err)) from err
     verrou = threading.Lock()
     locales = threading.local()
+    seuil = conn.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
     conn.execute(f"SET checkpoint_threshold = {literal(SEUIL_CHECKPOINT)}")
 
     def un_fichier(period: str, path: Path):
@@ -182,8 +184,11 @@ def ingest_files(conn, settings: Settings, spec: SourceSpec, fichiers: list[tupl
     finally:
         for curseur in curseurs:
             curseur.close()
-        conn.execute("RESET checkpoint_threshold")
-        conn.execute("CHECKPOINT")
+        # the threshold as it was; the log folded now if it can be (else at the next checkpoint: the
+        # files are committed either way, and a failure here must not hide the step's own)
+        with contextlib.suppress(duckdb.Error):
+            conn.execute(f"SET checkpoint_threshold = {literal(seuil)}")
+            conn.execute("CHECKPOINT")
 
 
 def _metadata(records: list[IngestionRecord], results: list[ReadResult], absents: list[str],
