@@ -202,8 +202,8 @@ def test_workbook_has_a_stamped_readme_then_one_sheet_per_code(warehouse, tmp_pa
 
 def test_the_workbooks_texts_stay_texts(tmp_path):
     """A résidence or a label that looks like a formula, a link or a number is written as the text it
-    is (XlsxWriter would otherwise write « =… » as a formula and « 0123 » as 123); a missing figure is
-    an empty cell, a masked one « s »."""
+    is (XlsxWriter would otherwise write « =… » as a formula and « 0123 » as 123); an infinite figure
+    (a division by zero) is an empty cell, as openpyxl wrote it, a masked one « s »."""
     from pipeline.publication.catalogue import charger
     from pipeline.publication.ecriture import ecrire_classeur
     from pipeline.publication.tables import Preparation, TablePubliee
@@ -211,7 +211,7 @@ def test_the_workbooks_texts_stay_texts(tmp_path):
 
     indicateur = charger().indicateurs[0]
     donnees = pd.DataFrame({"annee": [2021, 2021, 2021], "residence": ["=1+1", "https://exemple.fr", "0123"],
-                            "valeur": [1.5, None, 7], "secret": [False, False, True]})
+                            "valeur": [1.5, float("inf"), 7], "secret": [False, False, True]})
     masque = pd.DataFrame({"valeur": [False, False, True]})
     tampon = Tampon(annee=2021, epci="242100410", sources={"rpls": "2021"}, run_id="r", code_version="v",
                     date="01/01/2030", demo=False)

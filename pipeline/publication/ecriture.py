@@ -153,8 +153,23 @@ def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> N
     every text as text — never read as a formula, a link or a number."""
     import xlsxwriter
 
-    classeur = xlsxwriter.Workbook(str(chemin), {
-        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    with xlsxwriter.Workbook(str(chemin), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd"}) as classeur:
+        _remplir_classeur(classeur, preparation, tampon)
+
+
+def _cellule(valeur: Any) -> Any:
+    """A value as the workbook takes it: a decimal as a float, an infinite figure as an empty cell (as
+    openpyxl wrote it; XlsxWriter refuses it)."""
+    if isinstance(valeur, Decimal):
+        valeur = float(valeur)
+    if isinstance(valeur, float) and not math.isfinite(valeur):
+        return None
+    return valeur
+
+
+def _remplir_classeur(classeur, preparation: Preparation, tampon: Tampon) -> None:
     lisez_moi = classeur.add_worksheet(LISEZ_MOI)
     for rang, largeur in enumerate((28, 60, 12, 24, 8, 10, 80, 40)):
         lisez_moi.set_column(rang, rang, largeur)
@@ -203,13 +218,16 @@ def ecrire_classeur(preparation: Preparation, tampon: Tampon, chemin: Path) -> N
         feuille.freeze_panes(1, 0)
         feuille.write_row(0, 0, list(table.donnees.columns), gras)
         for rang, valeurs in enumerate(lignes(table), start=1):
-            feuille.write_row(rang, 0, [float(v) if isinstance(v, Decimal) else v for v in valeurs])  # None: empty
+            # None: an empty cell. XlsxWriter stops a row at a value it cannot write (a text over
+            # Excel's 32 767 characters, which it would cut): said, never written cut
+            if feuille.write_row(rang, 0, [_cellule(v) for v in valeurs]) < 0:
+                raise ValueError(f"{table.indicateur.code}, ligne {rang + 1} : une valeur que le classeur ne peut "
+                                 f"pas contenir (un texte de plus de 32 767 caractères ?) : {valeurs}"[:1000])
     classeur.set_properties({
         "title": f"Indicateurs de l'observatoire du parc social — {tampon.annee}",
         "author": "observatoire",
         "comments": " · ".join([*tampon.mentions, *(f"{k} : {v}" for k, v in tampon.lignes())]),
     })
-    classeur.close()
 
 
 def sha256(chemin: Path) -> str:
