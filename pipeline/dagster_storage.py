@@ -99,8 +99,8 @@ class JournalSqlite(SqliteEventLogStorage):
         super().wipe()
 
     def dispose(self) -> None:
+        super().dispose()  # the watchers first: a watcher's read would build an engine again
         self._fermer_moteurs()
-        super().dispose()
 
 
 class RunsSqlite(SqliteRunStorage):
@@ -115,9 +115,9 @@ class RunsSqlite(SqliteRunStorage):
             yield conn
 
     def dispose(self) -> None:
+        super().dispose()
         if (moteur := self.__dict__.pop("_moteur", None)) is not None:
             moteur.dispose()
-        super().dispose()
 
 
 class StockageSqlite(DagsterSqliteStorage):
