@@ -170,9 +170,9 @@ def _executer_dans(manager: Any, source: str, timeout: int) -> None:
 def prechauffer(source_dir: Path, qmd_name: str, timeout: int = 120) -> None:
     """Start the kernel of the next render of ``qmd_name`` in this process now, in a daemon thread: the
     kernel imports what the document's cells import (:func:`imports_du_document`) and waits for the
-    render (:func:`_execute` takes it). A kernel already started for the same imports is kept. A
-    process that ends without rendering does not wait for it; the kernel stops when it sees its parent
-    gone (ipykernel's parent poller)."""
+    render (:func:`_execute` takes it). A kernel already started for the same imports is kept; none
+    when Quarto renders. A process that ends without rendering stops it at exit
+    (:func:`_arreter_les_noyaux_restes`; and the kernel stops when it sees its parent gone)."""
     if shutil.which("quarto") is not None:
         return  # Quarto renders with kernels of its own (render_document)
     try:
