@@ -332,9 +332,9 @@ def _pour_ce_foyer(prepared: Path, warehouse: str | None) -> bytes | None:
       preparation's warehouse (:data:`PREPARED_WAREHOUSE`) and nothing else of the profile changed;
     - dagster-dbt's preparer blanks the checksum of every seed, so that a parse prepared in one place
       and used in another reparses them (a seed holds the absolute path of its project): the seeds
-      whose path is the project's, here, get the checksum dbt computes for their file (its own
-      function), instead of being parsed again with whatever refers to them (≈ 0.6 s of a home's
-      first run)."""
+      whose path is the project's, here, and whose file is still what was parsed get the checksum dbt
+      computes for their file (its own function), instead of being parsed again with whatever refers
+      to them (≈ 0.6 s of a home's first run); an edited seed keeps the blank."""
     import msgpack
 
     try:

@@ -163,7 +163,8 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
         """The indicator tables of each year after the disclosure rule — CSV, XLSX, GeoPackage — built for
         publication; the indicators without their sources listed « non renseigné »."""
         settings = observatoire.settings()
-        if rendu_en_avance_possible(context):  # the atlas's kernel starts on the other core meanwhile
+        en_avance = rendu_en_avance_possible(context)
+        if en_avance:  # the atlas's kernel starts on the other core meanwhile
             prechauffer_atlas()
         resume, objectifs_absents = [], []
         familles = {i.code: i.famille for i in catalogue.indicateurs}
@@ -178,7 +179,7 @@ def build_publication_assets(dbt_assets: Iterable[dg.AssetsDefinition], catalogu
                 f"{len(construction.non_renseignes)} non renseigné(s), {construction.cellules_masquees} ligne(s) "
                 f"masquée(s)" + ("" if audit is None else f", audit {'réussi' if audit.reussi else 'EN ÉCHEC'} "
                                  f"({audit.programmes} programmes linéaires, {audit.duree_s:.1f} s)"))
-            if rendu_en_avance_possible(context):  # rendered while the check audits the files (pipeline.assets.atlas)
+            if en_avance:  # rendered while the check audits the files (pipeline.assets.atlas)
                 rendre_en_avance(settings, annee, construction.dossier)
                 context.log.info(f"atlas {annee} : rendu commencé (pendant l'audit des fichiers)")
             resume.append(f"- {annee} : {len(construction.publies)} tables, {construction.cellules_masquees} lignes "

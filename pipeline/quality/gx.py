@@ -197,11 +197,20 @@ def _parametres(sql: str, annee: int) -> dict[str, int]:
     return {"annee": annee} if "$annee" in sql else {}
 
 
+def _colonnes_du_schema(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, list[str]]:
+    """The columns of every table of ``schema``, in order, in one query (one per table was ≈ 4–10 ms,
+    dozens per suite)."""
+    colonnes: dict[str, list[str]] = {}
+    for table, colonne in conn.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = ? "
+            "order by table_name, column_index", [schema]).fetchall():
+        colonnes.setdefault(table, []).append(colonne)
+    return colonnes
+
+
 def _colonnes(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, nom = table.split(".")
-    return [r[0] for r in conn.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [schema, nom]).fetchall()]
+    return _colonnes_du_schema(conn, schema).get(nom, [])
 
 
 def en_pandas(rangees) -> pd.DataFrame:
@@ -346,12 +355,7 @@ def requete_totaux(conn: duckdb.DuckDBPyConnection, famille: str, annee: int,
 def _marts_de_la_famille(conn: duckdb.DuckDBPyConnection, famille: str):
     from pipeline.publication.catalogue import charger
 
-    # the columns of every mart in one query (one per mart was ≈ 10 ms each, dozens per suite)
-    colonnes_de: dict[str, list[str]] = {}
-    for table, colonne in conn.execute(
-            "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
-            "order by table_name, column_index").fetchall():
-        colonnes_de.setdefault(table, []).append(colonne)
+    colonnes_de = _colonnes_du_schema(conn, "marts")
     for indicateur in charger().indicateurs:
         if indicateur.famille != famille:
             continue

@@ -134,11 +134,10 @@ def imports_du_document(document: QmdDocument) -> str:
 
 @dataclass
 class _NoyauChaud:
-    """A kernel started ahead: its manager, the folder of its sockets, what it has imported."""
+    """A kernel started ahead: its manager, the folder of its sockets."""
 
     manager: Any
     sockets: Path
-    imports: str
 
     def arreter(self) -> None:
         try:
@@ -194,7 +193,7 @@ def prechauffer(source_dir: Path, qmd_name: str, timeout: int = 120) -> None:
             # IPC sockets in a folder of their own (the build folder is emptied when the render starts)
             sockets = Path(tempfile.mkdtemp(prefix="observatoire_noyau_"))
             noyau = _NoyauChaud(KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "noyau")),
-                                sockets, imports)
+                                sockets)
             # as nbclient starts its kernels: no IPython history written to the user's home
             noyau.manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
             _executer_dans(noyau.manager, imports, timeout)
