@@ -31,8 +31,8 @@ from pipeline.resources import ObservatoireResource
 from pipeline.settings import WRITER_POOL, Settings
 from pipeline.sources.extract import LAYOUTS_DIR, ExtractError, ReadResult, SourceSpec, all_sources, read_extract
 from pipeline.sources.geo import COMMUNE_FILES, find_communes_file, read_communes
-from pipeline.sources.pseudonymise import PseudoKeyMissing, pseudo_key, pseudonymised_sql
-from pipeline.sources.sql import literal
+from pipeline.sources.pseudonymise import PseudoKeyMissing, hmac_sql, pseudo_key
+from pipeline.sources.sql import literal, quote
 from pipeline.warehouse import IngestionRecord, last_ingestion, period_rows, quiet, replace_partition, sha256
 
 EXTENSIONS = (".csv", ".parquet", ".xlsx")
@@ -93,12 +93,13 @@ def quarantine(settings: Settings, source: str, result: ReadResult) -> Path | No
 
 def pseudonymised(result: ReadResult, spec: SourceSpec, key: bytes | None) -> str:
     """The ``SELECT`` of the kept rows, every ``[source] pseudonymise`` column replaced by its keyed
-    hash (computed by DuckDB: :func:`pipeline.sources.pseudonymise.pseudonymised_sql`)."""
+    hash, computed by DuckDB as the rows are loaded (:func:`pipeline.sources.pseudonymise.hmac_sql`):
+    the clear value never reaches a table of the warehouse."""
     if not spec.pseudonymise:
         return result.kept_sql()
     if key is None:
         raise PseudoKeyMissing(f"{result.path.name}: pas de clé de pseudonymisation.")
-    return pseudonymised_sql(result.connection, result.kept_sql(), spec.pseudonymise, key)
+    return result.kept_sql({column: hmac_sql(quote(column), key) for column in spec.pseudonymise})
 
 
 def partition_of(period: str) -> dict[str, object]:
