@@ -8,6 +8,10 @@ sets of the child and its descendants — dbt is a subprocess —, sampled every
 
 - ``floor``: a bare DuckDB scan of every extract of the year: ``read_csv`` with its own detection,
   every column read (``count(columns(*))``), no check, nothing written. What no reader can beat.
+- ``load``: a bare load of the same files into a fresh DuckDB warehouse file: one ``CREATE TABLE AS
+  SELECT * FROM read_csv`` per extract (its own detection; the insertion order not kept, as the
+  project's loads), then ``CHECKPOINT``; no check, no pseudonym, no line number. What writing the rows
+  costs: no ingestion that keeps them in a warehouse can beat it.
 - ``ingestion``: the project's ingestion of every extract of the year into a fresh warehouse, through
   ``pipeline.assets.ingest.ingest_file`` (what the Dagster assets call: read, check, quarantine,
   pseudonymise, load), without Dagster.
@@ -44,7 +48,7 @@ from pathlib import Path
 import psutil
 
 HERE = Path(__file__).resolve().parent
-CASES = ("floor", "ingestion", "run", "e2e", "peer")
+CASES = ("floor", "load", "ingestion", "run", "e2e", "peer")
 PERIOD = re.compile(r"_(\d{4})(?:-(\d{2}))?\.(csv|parquet|xlsx)$", re.IGNORECASE)
 OBJECTIFS = {"obj_prio_etat": ["bailleur"], "obj_prio_resa": ["reservataire", "bailleur"],
              "obj_q1_hors_qpv": ["bailleur"], "obj_q234_qpv": ["bailleur", "qpv"]}
@@ -128,7 +132,7 @@ def run_case(case: str, project: Path, data_dir: Path, annee: int, scratch: Path
     home = fresh_home(scratch, case)
     env = environment(home, data_dir)
     me = str(Path(__file__).resolve())
-    if case in ("floor", "ingestion"):
+    if case in ("floor", "load", "ingestion"):
         return measured(case, [python, me, "--child", case, "--project", str(project), "--data-dir", str(data_dir),
                                "--annee", str(annee)], env, home)
     if case == "peer":
@@ -222,18 +226,30 @@ def compare_with_exports(peer: Measure, run: Measure, annee: int) -> str:
 
 
 def child(case: str, project: Path, data_dir: Path, annee: int) -> None:
-    """The work of the ``floor`` and ``ingestion`` cases, in the child process."""
-    if case == "floor":
+    """The work of the ``floor``, ``load`` and ``ingestion`` cases, in the child process."""
+    if case in ("floor", "load"):
         files = extracts(data_dir, annee)
         import duckdb
 
-        conn = duckdb.connect()
+        warehouse = Path(os.environ["OBSERVATOIRE_HOME"]) / "nu.duckdb" if case == "load" else None
+        conn = duckdb.connect(str(warehouse) if warehouse else ":memory:")
         conn.execute("SET enable_progress_bar = false")
+        conn.execute("SET preserve_insertion_order = false")
         rows = 0
-        for path in files:
-            if path.suffix.lower() == ".csv":
+        for number, path in enumerate(files):
+            if path.suffix.lower() != ".csv":
+                continue
+            if warehouse:
+                rows += conn.execute(f"create table t{number} as select * from read_csv(?)", [str(path)]).fetchone()[0]
+            else:
                 rows += conn.execute("select count(*), count(columns(*)) from read_csv(?)", [str(path)]).fetchone()[0]
-        print(json.dumps({"lignes": rows, "fichiers": len(files)}))
+        if warehouse:
+            conn.execute("checkpoint")
+        out = {"lignes": rows, "fichiers": len(files)}
+        conn.close()
+        if warehouse:
+            out["entrepot_mo"] = warehouse.stat().st_size / 1e6
+        print(json.dumps(out))
         return
     sys.path[:0] = [str(project), str(HERE)]  # that checkout's pipeline, this folder's ingestion loop
     from ingestion import ingest_folder
@@ -251,11 +267,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--annee", type=int, required=True)
-    parser.add_argument("--cases", default="floor,ingestion,run,peer", help=f"parmi {', '.join(CASES)}")
+    parser.add_argument("--cases", default="floor,load,ingestion,run,peer", help=f"parmi {', '.join(CASES)}")
     parser.add_argument("--repetitions", type=int, default=1)
     parser.add_argument("--project", type=Path, default=HERE.parent)
     parser.add_argument("--scratch", type=Path, default=None, help="où créer les homes (défaut : un dossier temporaire)")
-    parser.add_argument("--child", choices=("floor", "ingestion"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("floor", "load", "ingestion"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     data_dir = args.data_dir.resolve()
     if args.child:
@@ -300,7 +316,8 @@ def report(best: dict[str, Measure], annee: int) -> None:
     for case in ("floor", "ingestion"):
         if case in best:
             rows = json.loads(best[case].output.strip().splitlines()[-1])["lignes"]
-    labels = {"floor": "plancher : scan DuckDB nu (read_csv)", "ingestion": "ingestion du projet",
+    labels = {"floor": "plancher : scan DuckDB nu (read_csv)",
+              "load": "chargement nu (CREATE TABLE AS read_csv, sans contrôle)", "ingestion": "ingestion du projet",
               "run": "run annuel (ingestion, dbt, contrôles, exports ; sans atlas)",
               "e2e": "run annuel avec l'atlas (de bout en bout)", "peer": "pair pandas (les 4 objectifs)"}
     print()
@@ -311,7 +328,7 @@ def report(best: dict[str, Measure], annee: int) -> None:
             continue
         m = best[case]
         ratio = f"{m.seconds / floor.seconds:.1f}" if floor else "—"
-        speed = f"{rows / m.seconds:,.0f}".replace(",", " ") if rows and case in ("floor", "ingestion") else ""
+        speed = f"{rows / m.seconds:,.0f}".replace(",", " ") if rows and case in ("floor", "load", "ingestion") else ""
         note = f" ({m.extra['note']})" if m.extra.get("note") else ""
         print(f"| {labels[case]}{note} | {m.seconds:.1f} | {ratio} | {m.peak_mb / 1000:.2f} Go | {speed} |")
     if rows:
