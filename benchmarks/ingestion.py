@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/ingestion.py --data-dir /tmp/national --years 2021-2021
 
 Loads into a fresh warehouse (under a temporary home, removed after) through the same ``ingest_files`` the Dagster
-assets call (a source's files two at a time, written one at a time, the warehouse checkpointed at the
-end of each source), so the figures are those of a real run minus Dagster's own overhead. Prints, per
+assets call (a source's files two at a time, written one at a time; a source of several files
+checkpoints the warehouse once, at its end), so the figures are those of a real run minus Dagster's own overhead. Prints, per
 source, files, rows read / kept / rejected, seconds and rows per second, then the total and the peak
 memory (max RSS) of the process. The demo key pseudonymises (on a folder the demo wrote, untouched).
 ``benchmarks/annual.py`` sets the same ingestion against a bare DuckDB scan and the whole run.
