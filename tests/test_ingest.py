@@ -14,7 +14,7 @@ from pipeline.assets.ingest import ingest_file, ingest_files
 from pipeline.demo import generate
 from pipeline.provenance import write_manifest
 from pipeline.sensors import changed_periods, data_raw_sensor, scan
-from pipeline.sources.extract import period_of, source_for_file
+from pipeline.sources.extract import SourceSpec, period_of, read_extract, source_for_file
 from pipeline.sources.pseudonymise import DEMO_KEY, ENV_KEY, PseudoKeyMissing, pseudo_key, pseudonymise
 from pipeline.warehouse import connect
 
@@ -48,6 +48,41 @@ def test_pseudonyms_are_keyed_hashes_and_no_clear_identifier_reaches_raw(home) -
     assert stored == pseudonymise(pd.Series(["021210000001"]), b"secret")[0]
     assert len(stored) == 64 and "021210000001" not in stored
     assert pseudonymise(pd.Series(["021210000001"]), b"autre")[0] != stored
+
+
+def test_the_quarantine_shows_a_pseudonymised_identifier_as_its_pseudonym(home) -> None:
+    """A repeated NUM_UNIQUE is a rejet naming the value: stored in the warehouse and in var/, it is
+    the pseudonym that raw holds, never the numéro unique (a dry run, without the key, shows it)."""
+    path = demandes(home.data_dir, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2",
+                                    "021210000001;2021-02-05;MUTATION;1;0;700;T3",
+                                    "021210000002;2021-02-06;MUTATION;1;0;700;T3",
+                                    "021210000002;2021-02-06;MUTATION;1;0;700;T3"])
+    _, record = ingest(home, path, key=b"secret")
+    assert record.lignes_rejetees == 2
+    stored = table(home, "select NUM_UNIQUE from raw.demandes order by _LIGNE")
+    assert [s for (s,) in stored] == list(pseudonymise(pd.Series(["021210000001", "021210000002"]), b"secret"))
+    quarantined = table(home, "select ligne, valeur, regle, message from raw._quarantaine order by ligne")
+    assert [(ligne, valeur, regle) for ligne, valeur, regle, _ in quarantined] == [
+        (3, stored[0][0], "doublon"), (5, stored[1][0], "doublon")]
+    assert f"NUM_UNIQUE = « {stored[0][0]} » : doublon de la ligne 2" in quarantined[0][3]
+    written = (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").read_text()
+    for text in [written, *(m for *_, m in quarantined), str(record)]:
+        assert "021210000001" not in text and "021210000002" not in text
+    dry_run = read_extract(path, source_for_file(path))
+    assert "« 021210000001 » : doublon de la ligne 2" in dry_run.rejets.loc[0, "message"]
+
+
+def test_any_rejet_of_a_pseudonymised_column_shows_its_pseudonym(home) -> None:
+    """The per-row checks too (here a closed list, on a column declared pseudonymised for the test)."""
+    import dataclasses
+
+    spec = dataclasses.replace(SourceSpec.load("demandes"), pseudonymise=("NUM_UNIQUE", "TYPE_DEMANDE"))
+    path = demandes(home.data_dir, ["021210000001;2021-01-05;AUTRE_CHOSE;2;1;900;T2"])
+    rejets = read_extract(path, spec, key=b"secret").rejets
+    assert list(rejets["regle"]) == ["code_inconnu"]
+    assert rejets.loc[0, "valeur"] == pseudonymise(pd.Series(["AUTRE_CHOSE"]), b"secret")[0]
+    assert "AUTRE_CHOSE" not in rejets.loc[0, "message"] and rejets.loc[0, "valeur"] in rejets.loc[0, "message"]
+    assert read_extract(path, spec).rejets.loc[0, "valeur"] == "AUTRE_CHOSE"
 
 
 def test_key_comes_from_the_environment_the_demo_key_only_for_demo_data(tmp_path, monkeypatch) -> None:

@@ -125,7 +125,7 @@ def ingest_file(conn, settings: Settings, spec: SourceSpec, path: Path, period: 
     file_sha, layouts_sha = sha256(path), spec_sha256(spec)
     if last_ingestion(conn, spec.source, period) == (file_sha, layouts_sha):
         return None, None
-    result = read_extract(path, spec, connection=conn)
+    result = read_extract(path, spec, connection=conn, key=key)
     try:
         with ecriture or contextlib.nullcontext():
             held = period_rows(conn, f"raw.{spec.source}", partition_of(period))

@@ -56,6 +56,7 @@ from pipeline.sources.contract import (  # noqa: F401 — the public names of th
 from pipeline.sources.decoding import Scan, inspect, readable, scan_encoding
 from pipeline.sources.matching import Matched, extra_columns, is_blank_line, match_csv, pick_layout
 from pipeline.sources.messages import ENCODING_NAMES, Cell  # noqa: F401
+from pipeline.sources.pseudonymise import hmac_sql
 from pipeline.sources.sql import LINE, REJET_COLUMNS, Compiled, compile_checks, quote
 
 #: Beyond this many skipped lines (blank, broken), line numbers are computed by a join, not inlined.
@@ -100,6 +101,8 @@ class ReadResult:
         """``SELECT`` of the kept rows (contract columns, then ``_LIGNE``); ``expressions`` replaces
         a column by a SQL expression of it (the pseudonymisation)."""
         expressions = expressions or {}
+        if unknown := set(expressions) - {c.name for c in self.columns}:
+            raise ValueError(f"kept_sql : {sorted(unknown)} ne sont pas des colonnes du contrat")
         columns = ", ".join(f"{expressions[c.name]} AS {quote(c.name)}" if c.name in expressions else quote(c.name)
                             for c in self.columns)
         return (f"SELECT {columns}, {LINE} FROM {self._rows} "
@@ -146,7 +149,7 @@ class ReadResult:
 
 
 def read_extract(path: Path, spec: SourceSpec, communes: Collection[str] | None = None,
-                 connection: duckdb.DuckDBPyConnection | None = None) -> ReadResult:
+                 connection: duckdb.DuckDBPyConnection | None = None, key: bytes | None = None) -> ReadResult:
     """Read ``path`` with the layout of ``spec`` that matches its header; type and check every row.
 
     The layout's recodes turn export values into contract codes before typing; a value neither in
@@ -158,11 +161,14 @@ def read_extract(path: Path, spec: SourceSpec, communes: Collection[str] | None 
     every well-formed row: the first occurrence is the one loaded (when it passes the other checks).
 
     The rows are read into temporary tables of ``connection`` (the warehouse's, when ingesting; a
-    private in-memory database otherwise).
+    private in-memory database otherwise). ``key``, when ingesting: the rejets show the cells of the
+    source's ``pseudonymise`` columns as their pseudonyms (what ``raw`` stores), so that the
+    quarantine — kept in the warehouse and in ``var/`` — holds no identifier in clear; without it (a
+    dry run, ``observatoire validate``) as the file wrote them.
     """
     if connection is None:
         connection = quiet(duckdb.connect(config=duckdb_config()))
-    reading = _Reading(path, spec, connection, communes)
+    reading = _Reading(path, spec, connection, communes, key)
     with tempfile.TemporaryDirectory(prefix="observatoire_lecture_") as workdir:
         if path.suffix.lower() in (".parquet", ".xlsx"):
             reading.workbook()
@@ -183,9 +189,11 @@ class _Reading:
     """The state of one read: where the rows are, what was skipped, what to say."""
 
     def __init__(self, path: Path, spec: SourceSpec, connection: duckdb.DuckDBPyConnection,
-                 communes: Collection[str] | None) -> None:
+                 communes: Collection[str] | None, key: bytes | None = None) -> None:
         self.path, self.spec, self.connection = path, spec, connection
         self.communes = communes
+        #: The SQL of a pseudonym, when the rejets must not show the pseudonymised columns in clear.
+        self.pseudonyme = (lambda value: hmac_sql(value, key)) if key is not None and spec.pseudonymise else None
         self.prefix = f"_lecture_{uuid.uuid4().hex[:12]}"
         self.typed = f"{self.prefix}_typees"
         self.rows = f"{self.prefix}_lignes"
@@ -213,7 +221,7 @@ class _Reading:
         self.compiled = compile_checks(
             self.spec, self.layout, self.mapping, self.names, trim=trim, fichier_period=period,
             communes=sorted(communes or ()), communes_reference=sql.reference(COMMUNES_REF, PROJECT_DIR),
-            count_newlines=count_newlines)
+            count_newlines=count_newlines, pseudonyme=self.pseudonyme)
         return self.compiled
 
     def _create_typed(self, source: str) -> None:
@@ -510,7 +518,9 @@ class _Reading:
         conn, fichier, compiled = self.connection, self.path.name, self.compiled
         keys = list(compiled.key_cells)
         exports = [self.mapping.get(c, c) for c in self.spec.key]
-        cells = [f"r.{compiled.key_cells[c]}" for c in keys]
+        # a pseudonymised column's cell as its pseudonym (see :func:`read_extract`)
+        cells = [self.pseudonyme(f"r.{quote(c)}") if self.pseudonyme and c in self.spec.pseudonymise
+                 else f"r.{compiled.key_cells[c]}" for c in keys]
         colonne = " ; ".join(exports) if keys else "(ligne entière)"
         valeur = " || ' ; ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in cells) if keys else "''"
         order = len(compiled.checks) + 2

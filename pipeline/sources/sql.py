@@ -16,7 +16,7 @@ file follows and where its columns are, into
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,11 +178,15 @@ def rule_flag(rule: Rule) -> str:
 
 def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], names: list[str], *, trim: bool,
                    fichier_period: tuple[dt.date, dt.date, str] | None, communes: list[str],
-                   communes_reference: str, count_newlines: bool) -> Compiled:
+                   communes_reference: str, count_newlines: bool,
+                   pseudonyme: Callable[[str], str] | None = None) -> Compiled:
     """The SQL checking a file whose header is ``names`` and whose layout maps ``mapping``.
 
     ``trim``: cells may carry white space at their ends (else they are used as read, which is much
     faster); ``count_newlines``: cells may hold newlines (a quoted value over several lines).
+    ``pseudonyme``: when ingesting, the SQL of the pseudonym of an expression — the rejets then show
+    the cells of the source's ``pseudonymise`` columns as their pseudonyms (the value stored in
+    ``raw``), never as written: the quarantine is kept in the warehouse and in ``var/``.
     """
     positions = {column: names.index(header) for column, header in mapping.items()}
     export = mapping  # contract column → the export's own name, as messages show it
@@ -287,6 +291,11 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
                 key_cells[column] = f"_k{positions[column]}"
                 kept_cells.append(f"c{positions[column]} AS _k{positions[column]}")
 
+    # the cells a flagged row keeps for its rejets: a pseudonymised column's as its pseudonym
+    shown_cells = list(cells)
+    for column in spec.pseudonymise if pseudonyme else ():
+        if column in positions:
+            shown_cells[positions[column]] = pseudonyme(quote(column))
     flags = [f"({c.flag})" for c in checks]
     flag_names = [f"_f{k}" for k in range(len(flags))]
     typed = ", ".join(quote(c.name) for c in spec.columns)
@@ -309,7 +318,7 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
         # 4. the flags as one list, NULL for a clean row; the cells of a flagged row; the key's cells
         f"SELECT {typed}, {_list(kept_cells)}_ligne_connue, _h, _vide{', _nl' if count_newlines else ''}, "
         + (f"CASE WHEN _signale THEN [{', '.join(flag_names)}] END" if flags else "CAST(NULL AS BOOLEAN[])")
-        + f" AS _defauts, CASE WHEN _signale THEN [{', '.join(cells)}] END AS _bruts FROM {{source}}",
+        + f" AS _defauts, CASE WHEN _signale THEN [{', '.join(shown_cells)}] END AS _bruts FROM {{source}}",
     ]
     return Compiled(spec.columns, positions, width, checks, layers, key_cells, count_newlines)
 
