@@ -72,6 +72,19 @@ def test_the_quarantine_shows_a_pseudonymised_identifier_as_its_pseudonym(home) 
     assert "« 021210000001 » : doublon de la ligne 2" in dry_run.rejets.loc[0, "message"]
 
 
+def test_a_line_too_long_keeps_its_extra_fields_out_of_the_quarantine(home) -> None:
+    """Its extra fields belong to no column (a shifted identifier can be there): counted, not copied,
+    when ingesting a source that carries one; the dry run shows them."""
+    path = demandes(home.data_dir, ["021210000001;2021-01-05;EXTERNE;2;1;900;T2",
+                                    "X;2021-01-05;EXTERNE;2;1;900;T2;021210000009;x"])
+    ingest(home, path, key=b"secret")
+    (valeur, message), = table(home, "select valeur, message from raw._quarantaine")
+    assert valeur == "2 champ(s) en trop" and "ligne trop longue (en trop : 2 champ(s), non recopiés" in message
+    written = (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").read_text()
+    assert "021210000009" not in written + message
+    assert "021210000009" in read_extract(path, source_for_file(path)).rejets.loc[0, "valeur"]
+
+
 def test_any_rejet_of_a_pseudonymised_column_shows_its_pseudonym(home) -> None:
     """The per-row checks too (here a closed list, on a column declared pseudonymised for the test)."""
     import dataclasses

@@ -506,8 +506,11 @@ class _Reading:
                 regle = "ligne_tronquee"
             else:
                 surplus = (self.separator or ";").join(broken.fields[width:])
+                if self.pseudonyme:  # its fields belong to no column: a shifted identifier is not copied
+                    surplus = f"{count - width} champ(s) en trop"
                 colonne, valeur, regle = f"(après {self.names[-1]})", surplus, "ligne_trop_longue"
-                message = messages.too_long_line(count, width, surplus, self.separator or ";")
+                message = messages.too_long_line(count, width, surplus, self.separator or ";",
+                                                 masked=self.pseudonyme is not None)
             rows.append((fichier, broken.line, colonne, valeur, regle, f"{fichier}, ligne {broken.line}{message}", 0))
         if rows:
             self.connection.executemany(f"INSERT INTO {self.rejets} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

@@ -121,9 +121,13 @@ def truncated_line(fields: int, header: list[str]) -> str:
             f"Ligne non chargée : vérifiez que l'export est complet (fichier coupé ?).")
 
 
-def too_long_line(fields: int, width: int, surplus: str, separator: str) -> str:
+def too_long_line(fields: int, width: int, surplus: str, separator: str, masked: bool = False) -> str:
+    """``masked``: the extra fields are not copied (when ingesting a source that carries an identifier:
+    a shifted line can put it there, and the quarantine is stored); the dry run shows them."""
     decimal = ' ; une virgule décimale s\'écrit « "48,5" »' if separator == "," else ""
-    return (f" : {fields} champs au lieu de {width} — ligne trop longue (en trop : « {surplus} »). "
+    extra = (f"{fields - width} champ(s), non recopiés : la source porte un identifiant ; "
+             f"« observatoire validate » sur ce fichier les montre" if masked else f"« {surplus} »")
+    return (f" : {fields} champs au lieu de {width} — ligne trop longue (en trop : {extra}). "
             f"Attendu : « {separator} » seulement entre les colonnes ; une valeur qui contient "
             f"« {separator} » s'écrit entre guillemets{decimal}. Ligne non chargée.")
 
