@@ -201,6 +201,19 @@ def test_a_quoted_value_over_two_lines_keeps_later_line_numbers_right(tmp_path):
     assert rejets(result) == [(4, "SURFHAB", "minimum")]
 
 
+def test_the_python_reader_does_not_keep_the_broken_lines_of_the_read_it_replaces(tmp_path):
+    """A quoted value over two lines in a file that also has a blank and a broken line: read_csv's
+    attempt is dropped for Python's csv module, which numbers every line — the broken line once, at
+    its own number, and the valid line before it loaded."""
+    path = write(tmp_path / "rpls" / "rpls_2019.csv",
+                 RPLS_HEADER + '\n21166;0;3;65,5;70;L1;"rue\nde la Gare"\n\n21166;0;3;40;70;L2;x\n'
+                 '21166;0;3;40;70;L3;x;EN_TROP\n', "latin-1")
+    result = read_extract(path, SourceSpec.load("rpls"))
+    assert rejets(result) == [(6, "(après NOMVOIE)", "ligne_trop_longue")]
+    assert list(result.data["IDENT_LOGT"]) == ["L1", "L2"]
+    assert (result.rows_read, result.rows_kept) == (3, 2)
+
+
 # --- Unreadable files -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("content, message", [

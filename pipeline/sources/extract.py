@@ -413,6 +413,7 @@ class _Reading:
         Used for the files whose line numbers ``read_csv`` cannot give; the rows still go to DuckDB
         in batches, so memory stays bounded.
         """
+        self.broken.clear()  # read_csv's attempt numbered its broken lines its own way
         self._compile(trim=True, count_newlines=False)
         self._create_typed(f"(SELECT * FROM {self._empty_cells()} LIMIT 0)")
         width = len(self.names)
