@@ -14,7 +14,7 @@ from pipeline.assets.ingest import ingest_file, ingest_files
 from pipeline.demo import generate
 from pipeline.provenance import write_manifest
 from pipeline.sensors import changed_periods, data_raw_sensor, scan
-from pipeline.sources.extract import SourceSpec, period_of, read_extract, source_for_file
+from pipeline.sources.extract import ExtractError, SourceSpec, period_of, read_extract, source_for_file
 from pipeline.sources.pseudonymise import DEMO_KEY, ENV_KEY, PseudoKeyMissing, pseudo_key, pseudonymise
 from pipeline.warehouse import connect
 
@@ -57,7 +57,7 @@ def test_the_quarantine_shows_a_pseudonymised_identifier_as_its_pseudonym(home) 
                                     "021210000001;2021-02-05;MUTATION;1;0;700;T3",
                                     "021210000002;2021-02-06;MUTATION;1;0;700;T3",
                                     "021210000002;2021-02-06;MUTATION;1;0;700;T3"])
-    _, record = ingest(home, path, key=b"secret")
+    result, record = ingest(home, path, key=b"secret")
     assert record.lignes_rejetees == 2
     stored = table(home, "select NUM_UNIQUE from raw.demandes order by _LIGNE")
     assert [s for (s,) in stored] == list(pseudonymise(pd.Series(["021210000001", "021210000002"]), b"secret"))
@@ -66,10 +66,20 @@ def test_the_quarantine_shows_a_pseudonymised_identifier_as_its_pseudonym(home) 
         (3, stored[0][0], "doublon"), (5, stored[1][0], "doublon")]
     assert f"NUM_UNIQUE = « {stored[0][0]} » : doublon de la ligne 2" in quarantined[0][3]
     written = (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").read_text()
-    for text in [written, *(m for *_, m in quarantined), str(record)]:
+    for text in [written, *(m for *_, m in quarantined), *result.first_messages]:  # the run's metadata
         assert "021210000001" not in text and "021210000002" not in text
     dry_run = read_extract(path, source_for_file(path))
     assert "« 021210000001 » : doublon de la ligne 2" in dry_run.rejets.loc[0, "message"]
+
+
+def test_the_pseudonym_shown_is_the_one_stored_for_a_value_written_with_spaces(home) -> None:
+    """The file's cells are stripped before typing: a repeated numéro unique written with spaces
+    shows the pseudonym raw holds for the first one (that of the stripped value)."""
+    path = demandes(home.data_dir, ["021210000003;2021-01-05;EXTERNE;2;1;900;T2",
+                                    " 021210000003 ;2021-02-05;MUTATION;1;0;700;T3"])
+    ingest(home, path, key=b"secret")
+    (stored,), = table(home, "select NUM_UNIQUE from raw.demandes")
+    assert table(home, "select ligne, valeur, regle from raw._quarantaine") == [(3, stored, "doublon")]
 
 
 def test_a_line_too_long_keeps_its_extra_fields_out_of_the_quarantine(home) -> None:
@@ -83,6 +93,17 @@ def test_a_line_too_long_keeps_its_extra_fields_out_of_the_quarantine(home) -> N
     written = (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").read_text()
     assert "021210000009" not in written + message
     assert "021210000009" in read_extract(path, source_for_file(path)).rejets.loc[0, "valeur"]
+
+
+def test_a_file_without_header_is_refused_without_copying_its_first_line(home) -> None:
+    """Its first line is data (a numéro unique): the error, kept by the run, counts it; the dry run shows it."""
+    path = demandes(home.data_dir, [])
+    path.write_text("021210000001;2021-01-05;EXTERNE;2;1;900;T2\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match=r"En-tête lu : 7 champ\(s\), non recopiés") as err:
+        ingest(home, path, key=b"secret")
+    assert "021210000001" not in str(err.value)
+    with pytest.raises(ExtractError, match=r"En-tête lu : 021210000001, 2021-01-05"):
+        read_extract(path, source_for_file(path))
 
 
 def test_any_rejet_of_a_pseudonymised_column_shows_its_pseudonym(home) -> None:

@@ -281,6 +281,18 @@ def test_a_layout_cannot_map_a_dropped_identifier(tmp_path):
         SourceSpec.load("demandes", layouts)
 
 
+def test_only_a_text_column_can_be_pseudonymised(tmp_path):
+    layouts = tmp_path / "layouts"
+    shutil.copytree(LAYOUTS_DIR / "demandes", layouts / "demandes")
+    schema = layouts / "demandes" / "schema.toml"
+    text = schema.read_text(encoding="utf-8")
+    assert 'pseudonymise = ["NUM_UNIQUE"]' in text
+    schema.write_text(text.replace('pseudonymise = ["NUM_UNIQUE"]', 'pseudonymise = ["NUM_UNIQUE", "NB_PERSONNES"]'),
+                      encoding="utf-8")
+    with pytest.raises(ValueError, match=r"pseudonymise \['NB_PERSONNES'\] must be of type str"):
+        SourceSpec.load("demandes", layouts)
+
+
 # --- The registry: which source a dropped file belongs to --------------------------------------
 
 @pytest.mark.parametrize("relative, source", [

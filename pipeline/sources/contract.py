@@ -408,6 +408,9 @@ class SourceSpec:
         if set(pseudonymise) - names:
             raise ValueError(f"{schema_path}: pseudonymise {sorted(set(pseudonymise) - names)} are not "
                              f"columns of the source")
+        if not_text := sorted(c for c in pseudonymise if by_name[c].type != "str"):
+            raise ValueError(f"{schema_path}: pseudonymise {not_text} must be of type str (the keyed hash "
+                             f"is computed on the text)")
         if set(drop) & names:
             raise ValueError(f"{schema_path}: drop {sorted(set(drop) & names)} are contract columns")
         checks: dict[str, tuple[str, ...]] = {}

@@ -267,7 +267,7 @@ class _Reading:
             raise ExtractError(messages.unreadable_workbook(self.path.name, suffix, err)) from err
         self.encoding = suffix[1:] if suffix == ".parquet" else "xlsx"
         self.names = [n.strip() for n in names]
-        self.layout, self.mapping = pick_layout(self.path, self.spec, self.names)
+        self.layout, self.mapping = pick_layout(self.path, self.spec, self.names, self.pseudonyme is not None)
         self.list_every_blank = True
         self._compile(trim=True, count_newlines=False)
         if frame is None:
@@ -290,17 +290,18 @@ class _Reading:
         """
         found, utf16_copy = inspect(self.path, workdir)
         text_file = utf16_copy or self.path
+        masked = self.pseudonyme is not None  # a refusal does not copy the header read
         assumed = found.utf8 is None and not found.ascii
         if assumed:
             found.utf8 = True
         try:
-            matched = match_csv(self.path, self.spec, found, text_file)
+            matched = match_csv(self.path, self.spec, found, text_file, masked)
         except UnicodeDecodeError:  # the header itself is not UTF-8
-            matched, assumed = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file), False
+            matched, assumed = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file, masked), False
         source = self._readable(found, matched, text_file, utf16_copy, workdir)
         outcome = self._duckdb_csv(*source, found, matched)
         if outcome == "encodage" and assumed:
-            matched = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file)
+            matched = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file, masked)
             source = self._readable(found, matched, text_file, utf16_copy, workdir)
             outcome = self._duckdb_csv(*source, found, matched)
         if outcome != "lu":

@@ -41,8 +41,10 @@ def header_names(cells: list[str]) -> list[str]:
     return unique(names)
 
 
-def pick_layout(path: Path, spec: SourceSpec, header: list[str]) -> tuple[Layout, dict[str, str]]:
-    """The layout mapping the most columns among those whose required columns are all there."""
+def pick_layout(path: Path, spec: SourceSpec, header: list[str], masked: bool = False) -> tuple[Layout, dict[str, str]]:
+    """The layout mapping the most columns among those whose required columns are all there.
+    ``masked``: the refusal does not copy the header read (a file without a header has a data line
+    there: see :func:`pipeline.sources.messages.no_layout`)."""
     tried = []
     best: tuple[Layout, dict[str, str]] | None = None
     for layout in spec.layouts:
@@ -56,7 +58,7 @@ def pick_layout(path: Path, spec: SourceSpec, header: list[str]) -> tuple[Layout
         else:
             tried.append(layout.name)
     if best is None:
-        raise ExtractError(messages.no_layout(path.name, spec.source, tried, header))
+        raise ExtractError(messages.no_layout(path.name, spec.source, tried, header, masked))
     return best
 
 
@@ -72,12 +74,13 @@ class Matched:
     header: Header
 
 
-def match_csv(path: Path, spec: SourceSpec, found: Scan, text_file: Path) -> Matched:
-    """Read the header of ``text_file`` (``path`` or its UTF-8 copy) and pick the layout."""
+def match_csv(path: Path, spec: SourceSpec, found: Scan, text_file: Path, masked: bool = False) -> Matched:
+    """Read the header of ``text_file`` (``path`` or its UTF-8 copy) and pick the layout
+    (``masked``: see :func:`pick_layout`)."""
     detected = choose_encoding(found)
     header = read_header(text_file, "utf-8" if text_file != path else detected)
     names = header_names(header.cells)
-    layout, mapping = pick_layout(path, spec, names)
+    layout, mapping = pick_layout(path, spec, names, masked)
     declared = choose_encoding(found, layout.encoding)
     if declared == detected or text_file != path:
         return Matched(layout, mapping, names, declared, header)

@@ -217,8 +217,12 @@ def unreadable_workbook(name: str, suffix: str, err: Exception) -> str:
             f"Attendu : un fichier {kind} valide, ou un CSV.")
 
 
-def no_layout(name: str, source: str, tried: list[str], header: list[str]) -> str:
+def no_layout(name: str, source: str, tried: list[str], header: list[str], masked: bool = False) -> str:
+    """``masked``: the header read is counted, not copied — when ingesting a source that carries an
+    identifier, a file without a header has a data line there, and the error is kept (the run's
+    storage); the dry run shows it."""
+    read = (f"{len(header)} champ(s), non recopiés : la source porte un identifiant ; « observatoire validate » "
+            f"sur ce fichier les montre" if masked else f"{', '.join(header[:12])}{'…' if len(header) > 12 else ''}")
     return (f"{name}: aucune disposition connue de la source « {source} » ne correspond à "
-            f"l'en-tête. Dispositions essayées : {'; '.join(tried)}. En-tête lu : {', '.join(header[:12])}"
-            f"{'…' if len(header) > 12 else ''}. Ajoutez une disposition dans "
+            f"l'en-tête. Dispositions essayées : {'; '.join(tried)}. En-tête lu : {read}. Ajoutez une disposition dans "
             f"pipeline/sources/layouts/{source}/ si c'est un nouvel export.")
