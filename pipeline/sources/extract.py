@@ -523,8 +523,8 @@ class _Reading:
         conn, fichier, compiled = self.connection, self.path.name, self.compiled
         keys = list(compiled.key_cells)
         exports = [self.mapping.get(c, c) for c in self.spec.key]
-        # a pseudonymised column's cell as its pseudonym (see :func:`read_extract`)
-        cells = [self.pseudonyme(f"r.{quote(c)}") if self.pseudonyme and c in self.spec.pseudonymise
+        # a pseudonymised column's cell as its pseudonym (see :func:`read_extract`), of its typed value
+        cells = [self.pseudonyme(f"r.{compiled.key_cells[c]}") if self.pseudonyme and c in self.spec.pseudonymise
                  else f"r.{compiled.key_cells[c]}" for c in keys]
         colonne = " ; ".join(exports) if keys else "(ligne entière)"
         valeur = " || ' ; ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in cells) if keys else "''"

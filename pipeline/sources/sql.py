@@ -280,12 +280,14 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
                             messages.outside_epci(export[column], Cell(raw(i)), communes_reference)))
 
     # The cells of a key, as written, for the messages of duplicates: a text read as is is its own
-    # typed value; others (a date, a stripped text) are kept beside it.
+    # typed value; others (a date, a stripped text) are kept beside it — but a pseudonymised column,
+    # when its pseudonym is shown (then of the typed value, as stored: no copy as written is kept).
     key_cells: dict[str, str] = {}
     kept_cells: list[str] = []
     if all(c in positions for c in spec.key):
         for column in spec.key:
-            if by_name[column].type == "str" and not trim and not layout.recodes.get(column):
+            shown_typed = pseudonyme is not None and column in spec.pseudonymise
+            if shown_typed or (by_name[column].type == "str" and not trim and not layout.recodes.get(column)):
                 key_cells[column] = quote(column)
             else:
                 key_cells[column] = f"_k{positions[column]}"
