@@ -209,6 +209,12 @@ class _Reading:
         self.line_expression = "_ligne_connue"
         self.compiled: Compiled | None = None
 
+    @property
+    def masked(self) -> bool:
+        """Whether what belongs to no column (a refused header, a line's extra fields) is counted, not
+        copied: when the rejets hide the pseudonymised columns."""
+        return self.pseudonyme is not None
+
     # --- the cells of the file, in a typed table ------------------------------------------------
 
     def _compile(self, trim: bool, count_newlines: bool) -> Compiled:
@@ -267,7 +273,7 @@ class _Reading:
             raise ExtractError(messages.unreadable_workbook(self.path.name, suffix, err)) from err
         self.encoding = suffix[1:] if suffix == ".parquet" else "xlsx"
         self.names = [n.strip() for n in names]
-        self.layout, self.mapping = pick_layout(self.path, self.spec, self.names, self.pseudonyme is not None)
+        self.layout, self.mapping = pick_layout(self.path, self.spec, self.names, self.masked)
         self.list_every_blank = True
         self._compile(trim=True, count_newlines=False)
         if frame is None:
@@ -290,18 +296,17 @@ class _Reading:
         """
         found, utf16_copy = inspect(self.path, workdir)
         text_file = utf16_copy or self.path
-        masked = self.pseudonyme is not None  # a refusal does not copy the header read
         assumed = found.utf8 is None and not found.ascii
         if assumed:
             found.utf8 = True
         try:
-            matched = match_csv(self.path, self.spec, found, text_file, masked)
+            matched = match_csv(self.path, self.spec, found, text_file, self.masked)
         except UnicodeDecodeError:  # the header itself is not UTF-8
-            matched, assumed = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file, masked), False
+            matched, assumed = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file, self.masked), False
         source = self._readable(found, matched, text_file, utf16_copy, workdir)
         outcome = self._duckdb_csv(*source, found, matched)
         if outcome == "encodage" and assumed:
-            matched = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file, masked)
+            matched = match_csv(self.path, self.spec, scan_encoding(self.path, found), text_file, self.masked)
             source = self._readable(found, matched, text_file, utf16_copy, workdir)
             outcome = self._duckdb_csv(*source, found, matched)
         if outcome != "lu":
@@ -508,11 +513,10 @@ class _Reading:
                 regle = "ligne_tronquee"
             else:
                 surplus = (self.separator or ";").join(broken.fields[width:])
-                if self.pseudonyme:  # its fields belong to no column: a shifted identifier is not copied
+                if self.masked:  # its fields belong to no column: a shifted identifier is not copied
                     surplus = f"{count - width} champ(s) en trop"
                 colonne, valeur, regle = f"(après {self.names[-1]})", surplus, "ligne_trop_longue"
-                message = messages.too_long_line(count, width, surplus, self.separator or ";",
-                                                 masked=self.pseudonyme is not None)
+                message = messages.too_long_line(count, width, surplus, self.separator or ";", self.masked)
             rows.append((fichier, broken.line, colonne, valeur, regle, f"{fichier}, ligne {broken.line}{message}", 0))
         if rows:
             self.connection.executemany(f"INSERT INTO {self.rejets} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
@@ -523,9 +527,7 @@ class _Reading:
         conn, fichier, compiled = self.connection, self.path.name, self.compiled
         keys = list(compiled.key_cells)
         exports = [self.mapping.get(c, c) for c in self.spec.key]
-        # a pseudonymised column's cell as its pseudonym (see :func:`read_extract`), of its typed value
-        cells = [self.pseudonyme(f"r.{compiled.key_cells[c]}") if self.pseudonyme and c in self.spec.pseudonymise
-                 else f"r.{compiled.key_cells[c]}" for c in keys]
+        cells = [compiled.key_cell(c, "r") for c in keys]  # a pseudonymised one as its pseudonym
         colonne = " ; ".join(exports) if keys else "(ligne entière)"
         valeur = " || ' ; ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in cells) if keys else "''"
         order = len(compiled.checks) + 2

@@ -121,12 +121,18 @@ def truncated_line(fields: int, header: list[str]) -> str:
             f"Ligne non chargée : vérifiez que l'export est complet (fichier coupé ?).")
 
 
+def not_copied(fields: int) -> str:
+    """What a refusal or a rejet says instead of fields that belong to no column, when ingesting a
+    source that carries an identifier (a shifted or headless line can put it there, and what is said
+    is stored); the dry run shows them."""
+    return (f"{fields} champ(s), non recopiés : la source porte un identifiant ; « observatoire validate » "
+            f"sur ce fichier les montre")
+
+
 def too_long_line(fields: int, width: int, surplus: str, separator: str, masked: bool = False) -> str:
-    """``masked``: the extra fields are not copied (when ingesting a source that carries an identifier:
-    a shifted line can put it there, and the quarantine is stored); the dry run shows them."""
+    """``masked``: the extra fields are not copied (:func:`not_copied`)."""
     decimal = ' ; une virgule décimale s\'écrit « "48,5" »' if separator == "," else ""
-    extra = (f"{fields - width} champ(s), non recopiés : la source porte un identifiant ; "
-             f"« observatoire validate » sur ce fichier les montre" if masked else f"« {surplus} »")
+    extra = not_copied(fields - width) if masked else f"« {surplus} »"
     return (f" : {fields} champs au lieu de {width} — ligne trop longue (en trop : {extra}). "
             f"Attendu : « {separator} » seulement entre les colonnes ; une valeur qui contient "
             f"« {separator} » s'écrit entre guillemets{decimal}. Ligne non chargée.")
@@ -218,11 +224,9 @@ def unreadable_workbook(name: str, suffix: str, err: Exception) -> str:
 
 
 def no_layout(name: str, source: str, tried: list[str], header: list[str], masked: bool = False) -> str:
-    """``masked``: the header read is counted, not copied — when ingesting a source that carries an
-    identifier, a file without a header has a data line there, and the error is kept (the run's
-    storage); the dry run shows it."""
-    read = (f"{len(header)} champ(s), non recopiés : la source porte un identifiant ; « observatoire validate » "
-            f"sur ce fichier les montre" if masked else f"{', '.join(header[:12])}{'…' if len(header) > 12 else ''}")
+    """``masked``: the header read is counted, not copied (:func:`not_copied`: a file without a header
+    has a data line there, and the error is kept by the run)."""
+    read = not_copied(len(header)) if masked else f"{', '.join(header[:12])}{'…' if len(header) > 12 else ''}"
     return (f"{name}: aucune disposition connue de la source « {source} » ne correspond à "
             f"l'en-tête. Dispositions essayées : {'; '.join(tried)}. En-tête lu : {read}. Ajoutez une disposition dans "
             f"pipeline/sources/layouts/{source}/ si c'est un nouvel export.")

@@ -101,6 +101,15 @@ class Compiled:
     key_cells: dict[str, str]
     #: Whether the typed table has ``_nl``, the newlines inside each row's cells.
     counts_newlines: bool
+    #: The columns whose cells the rejets show as their pseudonym, and the SQL of a pseudonym
+    #: (:func:`compile_checks`' ``pseudonyme``).
+    hidden: frozenset[str] = frozenset()
+    pseudonyme: Callable[[str], str] | None = None
+
+    def key_cell(self, column: str, alias: str) -> str:
+        """The SQL of a key's cell in a row ``alias`` as a rejet shows it (a hidden column's pseudonym)."""
+        cell = f"{alias}.{self.key_cells[column]}"
+        return self.pseudonyme(cell) if column in self.hidden and self.pseudonyme else cell
 
     def typed_select(self, source: str) -> str:
         """The ``SELECT`` typing and flagging the rows of ``source`` (columns ``c0``… and ``_ligne_connue``)."""
@@ -279,25 +288,25 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
                             f"coalesce({raw(i)}, '')", "commune_hors_epci",
                             messages.outside_epci(export[column], Cell(raw(i)), communes_reference)))
 
+    # The columns the rejets show as their pseudonym (of the typed value, as raw stores it).
+    hidden = frozenset(c for c in spec.pseudonymise if c in positions) if pseudonyme else frozenset()
     # The cells of a key, as written, for the messages of duplicates: a text read as is is its own
-    # typed value; others (a date, a stripped text) are kept beside it — but a pseudonymised column,
-    # when its pseudonym is shown (then of the typed value, as stored: no copy as written is kept).
+    # typed value; others (a date, a stripped text) are kept beside it — but a hidden column's
+    # (its pseudonym is of the typed value: no copy as written is kept).
     key_cells: dict[str, str] = {}
     kept_cells: list[str] = []
     if all(c in positions for c in spec.key):
         for column in spec.key:
-            shown_typed = pseudonyme is not None and column in spec.pseudonymise
-            if shown_typed or (by_name[column].type == "str" and not trim and not layout.recodes.get(column)):
+            if column in hidden or (by_name[column].type == "str" and not trim and not layout.recodes.get(column)):
                 key_cells[column] = quote(column)
             else:
                 key_cells[column] = f"_k{positions[column]}"
                 kept_cells.append(f"c{positions[column]} AS _k{positions[column]}")
 
-    # the cells a flagged row keeps for its rejets: a pseudonymised column's as its pseudonym
+    # the cells a flagged row keeps for its rejets: a hidden column's as its pseudonym
     shown_cells = list(cells)
-    for column in spec.pseudonymise if pseudonyme else ():
-        if column in positions:
-            shown_cells[positions[column]] = pseudonyme(quote(column))
+    for column in hidden:
+        shown_cells[positions[column]] = pseudonyme(quote(column))
     flags = [f"({c.flag})" for c in checks]
     flag_names = [f"_f{k}" for k in range(len(flags))]
     typed = ", ".join(quote(c.name) for c in spec.columns)
@@ -322,7 +331,7 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
         + (f"CASE WHEN _signale THEN [{', '.join(flag_names)}] END" if flags else "CAST(NULL AS BOOLEAN[])")
         + f" AS _defauts, CASE WHEN _signale THEN [{', '.join(shown_cells)}] END AS _bruts FROM {{source}}",
     ]
-    return Compiled(spec.columns, positions, width, checks, layers, key_cells, count_newlines)
+    return Compiled(spec.columns, positions, width, checks, layers, key_cells, count_newlines, hidden, pseudonyme)
 
 
 def _list(items) -> str:
