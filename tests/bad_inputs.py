@@ -111,6 +111,12 @@ CASES = [
          "hors de la période du fichier (mars 2021"),
     Case("commune hors de l'EPCI", ATT, csv([ATTRIBUTION, second(ATTRIBUTION, COMMUNE_LOGEMENT="75056")]).encode(),
          QUARANTAINE, "75056"),
+    # a quote closed a line later: the joined row has the header's width, and the next line's numéro
+    # unique sits in LOGEMENT_ID, which no other check would catch
+    Case("guillemet refermé une ligne plus loin", ATT,
+         (csv([ATTRIBUTION]) + 'N2;2019-06-14;2021-03-09;"L2\n'
+          + csv([second(ATTRIBUTION, NUM_UNIQUE="N3", LOGEMENT_ID='L3"')]).split("\n", 1)[1]).encode(),
+         QUARANTAINE, "sont lues comme une seule"),
     Case("fichier binaire nommé .csv", DEM, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", REFUSE, "image PNG"),
     Case("nom de fichier sans période", "sne/demandes.csv", csv([DEMANDE]).encode(), REFUSE,
          "le nom du fichier ne porte pas de période"),

@@ -95,6 +95,34 @@ def test_a_line_too_long_keeps_its_extra_fields_out_of_the_quarantine(home) -> N
     assert "021210000009" in read_extract(path, source_for_file(path)).rejets.loc[0, "valeur"]
 
 
+def test_lines_a_stray_quote_joined_are_refused_and_their_values_not_copied(home) -> None:
+    """A quote opened on one line and closed on the next joins them into one row of the header's width:
+    a value spans them and holds the next line's numéro unique. In a source that carries an identifier
+    (no text over several lines) the row is refused, saying which lines; its rejets count a value's lines
+    instead of copying it; the dry run shows it; the lines after keep their numbers."""
+    path = demandes(home.data_dir, ['021210000001;2021-01-05;EXTERNE;2;1;"900;T2',
+                                    '021210000002;2021-01-06;EXTERNE;2;1;900";T2',
+                                    "021210000003;2021-01-07;EXTERNE;2;1;800;T2",
+                                    "021210000004;2021-01-07;EXTERNE;2;1;800;T9"])
+    result, record = ingest(home, path, key=b"secret")
+    assert (record.lignes_lues, record.lignes_gardees, record.lignes_rejetees) == (3, 1, 2)
+    quarantined = table(home, "select ligne, colonne, valeur, regle, message from raw._quarantaine order by ligne, colonne")
+    assert [(ligne, colonne, regle) for ligne, colonne, _, regle, _ in quarantined] == [
+        (2, "(ligne entière)", "lignes_jointes"), (2, "REVENU_MENSUEL", "type"), (5, "TYPOLOGIE_SOUHAITEE", "code_inconnu")]
+    assert quarantined[0][2] == "sur 2 lignes"
+    assert quarantined[0][4].startswith("demandes_2021-03.csv, ligne 2 : les lignes 2 à 3 sont lues comme une seule")
+    assert quarantined[1][2].startswith("valeur sur 2 lignes, non recopiée : la source porte un identifiant")
+    assert quarantined[1][4] == (f"demandes_2021-03.csv, ligne 2, colonne REVENU_MENSUEL : « {quarantined[1][2]} » "
+                                 "n'est pas un nombre (virgule ou point décimal).")
+    assert quarantined[2][2] == "T9"  # a value on one line is shown as written
+    assert table(home, "select _LIGNE from raw.demandes") == [(4,)]
+    written = (home.var_dir / "quarantine" / "demandes" / "demandes_2021-03.csv.rejets.csv").read_text()
+    for text in [written, *(v + m for _, _, v, _, m in quarantined), *result.first_messages]:
+        assert "021210000002" not in text
+    dry_run = read_extract(path, source_for_file(path)).rejets
+    assert "021210000002" in dry_run.loc[dry_run["colonne"] == "REVENU_MENSUEL", "valeur"].iloc[0]
+
+
 def test_a_file_without_header_is_refused_without_copying_its_first_line(home) -> None:
     """Its first line is data (a numéro unique): the error, kept by the run, counts it; the dry run shows it."""
     path = demandes(home.data_dir, [])

@@ -201,6 +201,27 @@ def test_a_quoted_value_over_two_lines_keeps_later_line_numbers_right(tmp_path):
     assert rejets(result) == [(4, "SURFHAB", "minimum")]
 
 
+@pytest.mark.parametrize("after", ["", "\nN5;2021-03-07;EXTERNE;2;1;800;T2;EN_TROP\n"], ids=["read_csv", "python"])
+def test_lines_a_stray_quote_joined_are_refused_in_a_source_that_carries_an_identifier(tmp_path, after):
+    """A quote closed a line later joins two lines into one row of the header's width; a source with an
+    identifier has no text over several lines (an RPLS street name may: above): the row is refused,
+    naming its lines, by DuckDB's reader and by Python's (a blank and a broken line after it)."""
+    header = "NUM_UNIQUE;DATE_DEPOT;TYPE_DEMANDE;NB_PERSONNES;NB_ENFANTS_MOINS_14;REVENU_MENSUEL;TYPOLOGIE_SOUHAITEE\n"
+    result = demandes(tmp_path, header + 'N1;2021-03-05;EXTERNE;2;1;"900;T2\nN2;2021-03-06;EXTERNE;2;1;900";T2\n'
+                      "N3;2021-03-07;EXTERNE;2;1;800;T2\n" + after)
+    assert rejets(result)[:2] == [(2, "(ligne entière)", "lignes_jointes"), (2, "REVENU_MENSUEL", "type")]
+    assert result.rejets.loc[0, "message"] == (
+        "demandes_2021-03.csv, ligne 2 : les lignes 2 à 3 sont lues comme une seule (un guillemet ouvert sur la "
+        "ligne 2 se referme sur la ligne 3). Attendu : chaque valeur entre guillemets refermée sur sa ligne — "
+        "aucune colonne de cette source n'a de texte sur plusieurs lignes. Lignes non chargées.")
+    assert list(result.data["NUM_UNIQUE"]) == ["N3"]
+    assert rejets(result)[2:] == ([(6, "(après TYPOLOGIE_SOUHAITEE)", "ligne_trop_longue")] if after else [])
+    assert "N2;2021-03-06" in result.rejets.loc[1, "valeur"]  # the dry run shows the joined value
+    ingested = read_extract(result.path, SourceSpec.load("demandes"), key=b"k").rejets  # ingesting: counted
+    assert ingested.loc[1, "valeur"].startswith("valeur sur 2 lignes, non recopiée")
+    assert not any("N2;" in text for text in [*ingested["valeur"], *ingested["message"]])
+
+
 def test_the_python_reader_does_not_keep_the_broken_lines_of_the_read_it_replaces(tmp_path):
     """A quoted value over two lines in a file that also has a blank and a broken line: read_csv's
     attempt is dropped for Python's csv module, which numbers every line — the broken line once, at

@@ -420,7 +420,9 @@ class _Reading:
         in batches, so memory stays bounded.
         """
         self.broken.clear()  # read_csv's attempt numbered its broken lines its own way
-        self._compile(trim=True, count_newlines=False)
+        # every line is numbered here; the newlines in cells are counted only for the rejet of lines a
+        # stray quote joined, in a source that carries an identifier (:func:`sql.compile_checks`)
+        self._compile(trim=True, count_newlines=bool(self.spec.pseudonymise))
         self._create_typed(f"(SELECT * FROM {self._empty_cells()} LIMIT 0)")
         width = len(self.names)
         separator = matched.header.separator

@@ -129,6 +129,22 @@ def not_copied(fields: int) -> str:
             f"sur ce fichier les montre")
 
 
+def multiline_not_copied(lines: Cell) -> list[Part]:
+    """What a rejet shows instead of a value over several lines, when ingesting a source that carries an
+    identifier: lines joined by a stray quote can hold another row's identifier, in any column (and what
+    is said is stored); the dry run shows the value."""
+    return ["valeur sur ", lines, " lignes, non recopiée : la source porte un identifiant ; "
+            "« observatoire validate » sur ce fichier la montre"]
+
+
+def joined_lines(first: Cell, last: Cell) -> list[Part]:
+    """A row of a source that carries an identifier whose cells hold line breaks: a quote opened on one
+    line and closed on a later one has joined the lines between into one row."""
+    return [" : les lignes ", first, " à ", last, " sont lues comme une seule (un guillemet ouvert sur la ligne ",
+            first, " se referme sur la ligne ", last, "). Attendu : chaque valeur entre guillemets refermée sur sa "
+            "ligne — aucune colonne de cette source n'a de texte sur plusieurs lignes. Lignes non chargées."]
+
+
 def too_long_line(fields: int, width: int, surplus: str, separator: str, masked: bool = False) -> str:
     """``masked``: the extra fields are not copied (:func:`not_copied`)."""
     decimal = ' ; une virgule décimale s\'écrit « "48,5" »' if separator == "," else ""

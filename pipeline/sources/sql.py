@@ -70,6 +70,14 @@ def text(parts: list[Part]) -> str:
                        for p in parts) or "''"
 
 
+def one_line(cell: str) -> str:
+    """``cell`` as a rejet shows it when ingesting a source that carries an identifier from a text file
+    with quotes: a value over several lines is counted, not copied (:func:`messages.multiline_not_copied`)."""
+    lines = f"len(regexp_split_to_array({cell}, '\\r\\n|\\r|\\n'))"
+    return (f"CASE WHEN strpos({cell}, chr(10)) > 0 OR strpos({cell}, chr(13)) > 0 "
+            f"THEN {text(messages.multiline_not_copied(Cell(lines)))} ELSE {cell} END")
+
+
 def raw(position: int) -> str:
     """The cell as the file wrote it, in the typed table (kept for flagged rows only)."""
     return f"_bruts[{position + 1}]"
@@ -107,9 +115,14 @@ class Compiled:
     pseudonyme: Callable[[str], str] | None = None
 
     def key_cell(self, column: str, alias: str) -> str:
-        """The SQL of a key's cell in a row ``alias`` as a rejet shows it (a hidden column's pseudonym)."""
+        """The SQL of a key's cell in a row ``alias`` as a rejet shows it (a hidden column's pseudonym;
+        when ingesting, another's value over several lines counted: :func:`one_line`)."""
         cell = f"{alias}.{self.key_cells[column]}"
-        return self.pseudonyme(cell) if column in self.hidden and self.pseudonyme else cell
+        if self.pseudonyme is None:
+            return cell
+        if column in self.hidden:
+            return self.pseudonyme(cell)
+        return one_line(cell) if self.counts_newlines else cell
 
     def typed_select(self, source: str) -> str:
         """The ``SELECT`` typing and flagging the rows of ``source`` (columns ``c0``… and ``_ligne_connue``)."""
@@ -206,6 +219,12 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
     second: list[str] = []  # layer 2: the typed columns
     parsed: list[str] = []  # what layer 1 parsed that the type checks of layer 3 need
     checks: list[Check] = []
+    if spec.pseudonymise and count_newlines:
+        # A source that carries an identifier has no text over several lines: a row whose cells hold
+        # line breaks is lines a stray quote joined (their identifiers in other columns): the whole
+        # row is refused, its values not copied.
+        checks.append(Check("(_nl > 0)", "(ligne entière)", "'sur ' || (_nl + 1) || ' lignes'",
+                            "lignes_jointes", messages.joined_lines(Cell(LINE), Cell(f"{LINE} + _nl"))))
     for column in spec.columns:
         name = quote(column.name)
         if column.name not in positions:
@@ -303,8 +322,11 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
                 key_cells[column] = f"_k{positions[column]}"
                 kept_cells.append(f"c{positions[column]} AS _k{positions[column]}")
 
-    # the cells a flagged row keeps for its rejets: a hidden column's as its pseudonym
-    shown_cells = list(cells)
+    # the cells a flagged row keeps for its rejets: a hidden column's as its pseudonym; when ingesting a
+    # source with an identifier, a value over several lines counted (the lines a stray quote joined
+    # can hold another row's identifier, in any column; a file without quotes has no such value, and a
+    # workbook's cell over several lines joins no rows)
+    shown_cells = [one_line(c) for c in cells] if pseudonyme and count_newlines else list(cells)
     for column in hidden:
         shown_cells[positions[column]] = pseudonyme(quote(column))
     flags = [f"({c.flag})" for c in checks]
