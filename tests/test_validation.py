@@ -222,6 +222,15 @@ def test_lines_a_stray_quote_joined_are_refused_in_a_source_that_carries_an_iden
     assert not any("N2;" in text for text in [*ingested["valeur"], *ingested["message"]])
 
 
+def test_an_address_over_two_lines_in_a_dropped_column_keeps_its_row(tmp_path):
+    """The rule above looks at the contract's columns: an address (dropped, never loaded) may span lines."""
+    header = "NUM_UNIQUE;ADRESSE;DATE_DEPOT;TYPE_DEMANDE;NB_PERSONNES;NB_ENFANTS_MOINS_14;REVENU_MENSUEL;TYPOLOGIE_SOUHAITEE\n"
+    result = demandes(tmp_path, header + 'N1;"Bâtiment B\n12 rue Fénay";2021-03-05;EXTERNE;2;1;900;T2\n'
+                      "N2;3 rue Berbisey;2021-03-07;EXTERNE;2;1;800;T2\n")
+    assert rejets(result) == []
+    assert list(result.data["NUM_UNIQUE"]) == ["N1", "N2"] and "ADRESSE" not in result.data
+
+
 def test_the_python_reader_does_not_keep_the_broken_lines_of_the_read_it_replaces(tmp_path):
     """A quoted value over two lines in a file that also has a blank and a broken line: read_csv's
     attempt is dropped for Python's csv module, which numbers every line — the broken line once, at

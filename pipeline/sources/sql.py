@@ -220,10 +220,12 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
     parsed: list[str] = []  # what layer 1 parsed that the type checks of layer 3 need
     checks: list[Check] = []
     if spec.pseudonymise and count_newlines:
-        # A source that carries an identifier has no text over several lines: a row whose cells hold
-        # line breaks is lines a stray quote joined (their identifiers in other columns): the whole
-        # row is refused, its values not copied.
-        checks.append(Check("(_nl > 0)", "(ligne entière)", "'sur ' || (_nl + 1) || ' lignes'",
+        # A source that carries an identifier has no column of text over several lines (an address may
+        # span lines, but it is dropped, never loaded): a row whose contract cells hold line breaks
+        # is lines a stray quote joined (an identifier in another column): refused whole, its values
+        # not copied (``shown_cells`` below).
+        joined = " OR ".join(f"strpos(c{positions[c.name]}, chr(10)) > 0" for c in spec.columns if c.name in positions)
+        checks.append(Check(f"coalesce({joined or 'false'}, false)", "(ligne entière)", "'sur ' || (_nl + 1) || ' lignes'",
                             "lignes_jointes", messages.joined_lines(Cell(LINE), Cell(f"{LINE} + _nl"))))
     for column in spec.columns:
         name = quote(column.name)
