@@ -138,8 +138,8 @@ def multiline_not_copied(lines: Cell) -> list[Part]:
 
 
 def joined_lines(first: Cell, last: Cell) -> list[Part]:
-    """A row of a source that carries an identifier whose cells hold line breaks: a quote opened on one
-    line and closed on a later one has joined the lines between into one row."""
+    """A row of a source that carries an identifier whose contract cells hold line breaks: a quote
+    opened on one line and closed on a later one has joined the lines between into one row."""
     return [" : les lignes ", first, " à ", last, " sont lues comme une seule (un guillemet ouvert sur la ligne ",
             first, " se referme sur la ligne ", last, "). Attendu : chaque valeur entre guillemets refermée sur sa "
             "ligne — aucune colonne de cette source n'a de texte sur plusieurs lignes. Lignes non chargées."]
