@@ -222,6 +222,19 @@ def test_lines_a_stray_quote_joined_are_refused_in_a_source_that_carries_an_iden
     assert not any("N2;" in text for text in [*ingested["valeur"], *ingested["message"]])
 
 
+def test_lines_a_stray_quote_joined_are_refused_in_a_file_with_cr_line_ends(tmp_path):
+    """The same in a file whose lines end with a lone CR (« CSV Macintosh »): the break inside the
+    joined value is a CR; the rows after keep their numbers."""
+    header = "NUM_UNIQUE;DATE_DEPOT;TYPE_DEMANDE;NB_PERSONNES;NB_ENFANTS_MOINS_14;REVENU_MENSUEL;TYPOLOGIE_SOUHAITEE"
+    lines = [header, 'N1;2021-03-05;EXTERNE;2;1;"900;T2', 'N2;2021-03-06;EXTERNE;2;1;900";T2',
+             "N3;2021-03-07;EXTERNE;2;1;800;T2", "N4;2021-03-07;EXTERNE;2;1;800;T9"]
+    result = demandes(tmp_path, "\r".join(lines) + "\r")
+    assert rejets(result) == [(2, "(ligne entière)", "lignes_jointes"), (2, "REVENU_MENSUEL", "type"),
+                              (5, "TYPOLOGIE_SOUHAITEE", "code_inconnu")]
+    assert "les lignes 2 à 3 sont lues comme une seule" in result.rejets.loc[0, "message"]
+    assert list(result.data["NUM_UNIQUE"]) == ["N3"]
+
+
 def test_an_address_over_two_lines_in_a_dropped_column_keeps_its_row(tmp_path):
     """The rule above looks at the contract's columns: an address (dropped, never loaded) may span lines."""
     header = "NUM_UNIQUE;ADRESSE;DATE_DEPOT;TYPE_DEMANDE;NB_PERSONNES;NB_ENFANTS_MOINS_14;REVENU_MENSUEL;TYPOLOGIE_SOUHAITEE\n"

@@ -224,7 +224,8 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
         # span lines, but it is dropped, never loaded): a row whose contract cells hold line breaks
         # is lines a stray quote joined (an identifier in another column): refused whole, its values
         # not copied (``shown_cells`` below).
-        joined = " OR ".join(f"strpos(c{positions[c.name]}, chr(10)) > 0" for c in spec.columns if c.name in positions)
+        joined = " OR ".join(f"strpos(c{positions[c.name]}, chr(10)) > 0 OR strpos(c{positions[c.name]}, chr(13)) > 0"
+                             for c in spec.columns if c.name in positions)
         checks.append(Check(f"coalesce({joined or 'false'}, false)", "(ligne entière)", "'sur ' || (_nl + 1) || ' lignes'",
                             "lignes_jointes", messages.joined_lines(Cell(LINE), Cell(f"{LINE} + _nl"))))
     for column in spec.columns:
@@ -335,7 +336,9 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
     flag_names = [f"_f{k}" for k in range(len(flags))]
     typed = ", ".join(quote(c.name) for c in spec.columns)
     meta = ", ".join(cells) + ", _ligne_connue, _h, _vide" + (", _nl" if count_newlines else "")
-    newlines = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cells)
+    # the line breaks in each cell: \n, \r\n, or a lone \r (a file with CR line ends)
+    newlines = " + ".join(f"coalesce(length(replace({c}, chr(13) || chr(10), chr(10)))"
+                          f" - length(replace(replace({c}, chr(13), ''), chr(10), '')), 0)" for c in cells)
     layers = [
         # 0. each cell as a value: NULL when empty, stripped when the file needs it; the row's hash
         "SELECT " + ", ".join([*cells, "_ligne_connue", f"hash({', '.join(cells)}) AS _h",
