@@ -70,12 +70,22 @@ def text(parts: list[Part]) -> str:
                        for p in parts) or "''"
 
 
+def has_line_break(cell: str) -> str:
+    """Whether ``cell`` holds a line break: ``\\n``, ``\\r\\n`` or a lone ``\\r`` (a file with CR line ends)."""
+    return f"(strpos({cell}, chr(10)) > 0 OR strpos({cell}, chr(13)) > 0)"
+
+
+def line_breaks(cell: str) -> str:
+    """The number of line breaks in ``cell`` (as :func:`has_line_break` reads them; NULL for NULL)."""
+    return (f"(length(replace({cell}, chr(13) || chr(10), chr(10)))"
+            f" - length(replace(replace({cell}, chr(13), ''), chr(10), '')))")
+
+
 def one_line(cell: str) -> str:
     """``cell`` as a rejet shows it when ingesting a source that carries an identifier from a text file
     with quotes: a value over several lines is counted, not copied (:func:`messages.multiline_not_copied`)."""
-    lines = f"len(regexp_split_to_array({cell}, '\\r\\n|\\r|\\n'))"
-    return (f"CASE WHEN strpos({cell}, chr(10)) > 0 OR strpos({cell}, chr(13)) > 0 "
-            f"THEN {text(messages.multiline_not_copied(Cell(lines)))} ELSE {cell} END")
+    return (f"CASE WHEN {has_line_break(cell)} "
+            f"THEN {text(messages.multiline_not_copied(Cell(f'{line_breaks(cell)} + 1')))} ELSE {cell} END")
 
 
 def raw(position: int) -> str:
@@ -224,8 +234,7 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
         # span lines, but it is dropped, never loaded): a row whose contract cells hold line breaks
         # is lines a stray quote joined (an identifier in another column): refused whole, its values
         # not copied (``shown_cells`` below).
-        joined = " OR ".join(f"strpos(c{positions[c.name]}, chr(10)) > 0 OR strpos(c{positions[c.name]}, chr(13)) > 0"
-                             for c in spec.columns if c.name in positions)
+        joined = " OR ".join(has_line_break(f"c{positions[c.name]}") for c in spec.columns if c.name in positions)
         checks.append(Check(f"coalesce({joined or 'false'}, false)", "(ligne entière)", "'sur ' || (_nl + 1) || ' lignes'",
                             "lignes_jointes", messages.joined_lines(Cell(LINE), Cell(f"{LINE} + _nl"))))
     for column in spec.columns:
@@ -336,9 +345,7 @@ def compile_checks(spec: SourceSpec, layout: Layout, mapping: dict[str, str], na
     flag_names = [f"_f{k}" for k in range(len(flags))]
     typed = ", ".join(quote(c.name) for c in spec.columns)
     meta = ", ".join(cells) + ", _ligne_connue, _h, _vide" + (", _nl" if count_newlines else "")
-    # the line breaks in each cell: \n, \r\n, or a lone \r (a file with CR line ends)
-    newlines = " + ".join(f"coalesce(length(replace({c}, chr(13) || chr(10), chr(10)))"
-                          f" - length(replace(replace({c}, chr(13), ''), chr(10), '')), 0)" for c in cells)
+    newlines = " + ".join(f"coalesce({line_breaks(c)}, 0)" for c in cells)
     layers = [
         # 0. each cell as a value: NULL when empty, stripped when the file needs it; the row's hash
         "SELECT " + ", ".join([*cells, "_ligne_connue", f"hash({', '.join(cells)}) AS _h",
